@@ -28,7 +28,7 @@ if [[ "${SKIP_BLENDER_VENV:-0}" != 1 ]]; then
     echo "[setup] .venv-blender (bpy 5.0.1)"
     [[ -x .venv-blender/bin/python ]] || "$PY" -m venv .venv-blender
     .venv-blender/bin/pip install -q --upgrade pip
-    .venv-blender/bin/pip install -q "bpy==5.0.1" "numpy<2" "pytest>=8"
+    .venv-blender/bin/pip install -q "bpy==5.0.1" "numpy<2" "scipy<1.15" "pytest>=8"
     echo "$STAMP" > .venv-blender/.stamp
   else
     echo "[setup] .venv-blender up to date"

@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
     p.add_argument("--no-mirror", action="store_true", help="do not add mirrored M-copies")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=_synth)
 
     p = dsub.add_parser("import", help="import BVH files or (T, 22, 3) .npy joints as a HumanML3D-layout dataset")
@@ -52,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--up", choices=["y", "z"], default="y", help="up axis of .npy joints")
     p.add_argument("--format", choices=["auto", "bvh", "joints"], default="auto")
     p.add_argument("--preset", default="auto", help="BVH joint-name preset (auto, cmu, mixamo, generic)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=_import)
 
     p = dsub.add_parser("export", help="features or joints (.npy/.npz) -> BVH")
