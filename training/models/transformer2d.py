@@ -1,0 +1,111 @@
+"""The MoGenTS masked transformer over a spatial-temporal token map (frames x joints).
+
+Tokens get a 2D sinusoidal position encoding (half the channels encode time, half the joint). The
+text embedding, projected, forms an extra row of tokens in front of the first frame. Each block
+applies the three attention kinds of the paper in turn:
+    spatial-temporal 2D attention   every token attends to all tokens (and the text row)
+    joint-spatial attention         tokens of one frame attend to each other
+    joint-temporal attention        tokens of one joint attend along time (and to its text token)
+The same module, with `num_joints=1`-style 1D maps, gives the 1D baseline (`attention="2d"` only).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Transformer2DConfig:
+    num_codes: int = 256
+    num_joints: int = 22          # token columns (joints or joint groups)
+    max_frames: int = 64          # token rows (motion frames / 4)
+    text_dim: int = 384
+    dim: int = 256
+    heads: int = 4
+    layers: int = 4               # blocks; each holds the configured attention kinds
+    ff: int = 1024
+    dropout: float = 0.1
+    attention: tuple[str, ...] = ("2d", "spatial", "temporal")
+    cond_drop: float = 0.1        # classifier-free guidance dropout of the text
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["attention"] = list(self.attention)
+        return d
+
+    @property
+    def mask_id(self) -> int:
+        return self.num_codes
+
+    @property
+    def pad_id(self) -> int:
+        return self.num_codes + 1
+
+
+def sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    half = dim // 2
+    freq = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    angles = positions.float()[:, None] * freq[None]
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+def position_encoding_2d(frames: int, joints: int, dim: int) -> torch.Tensor:
+    """(frames, joints, dim): the first half encodes the frame index, the second half the joint."""
+    t = sinusoid(torch.arange(frames), dim // 2)
+    j = sinusoid(torch.arange(joints), dim - dim // 2)
+    return torch.cat([t[:, None].expand(frames, joints, -1), j[None].expand(frames, joints, -1)], dim=-1)
+
+
+def _layer(cfg: Transformer2DConfig) -> nn.TransformerEncoderLayer:
+    return nn.TransformerEncoderLayer(cfg.dim, cfg.heads, cfg.ff, cfg.dropout, activation="gelu", batch_first=True,
+                                      norm_first=True)
+
+
+class MaskTransformer2D(nn.Module):
+    def __init__(self, cfg: Transformer2DConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.token_emb = nn.Embedding(cfg.num_codes + 2, cfg.dim)
+        self.text_proj = nn.Linear(cfg.text_dim, cfg.dim)
+        self.text_joint_emb = nn.Parameter(torch.zeros(cfg.num_joints, cfg.dim))
+        self.null_text = nn.Parameter(torch.zeros(cfg.text_dim))
+        self.register_buffer("pos", position_encoding_2d(cfg.max_frames + 1, cfg.num_joints, cfg.dim),
+                             persistent=False)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({kind: _layer(cfg) for kind in cfg.attention}) for _ in range(cfg.layers))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, cfg.num_codes)
+
+    def embed_text(self, text: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, text_dim); rows where `drop` is True use the learned null condition (CFG)."""
+        if drop is not None:
+            text = torch.where(drop[:, None], self.null_text[None].expand_as(text), text)
+        return text
+
+    def forward(self, ids: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, F, J) with mask/pad ids, text (B, text_dim), frame_valid (B, F) bool -> logits (B, F, J, K)."""
+        b, f, j = ids.shape
+        d = self.cfg.dim
+        if self.training and drop_text is None and self.cfg.cond_drop > 0:
+            drop_text = torch.rand(b, device=ids.device) < self.cfg.cond_drop
+        text_row = self.text_proj(self.embed_text(text, drop_text))[:, None] + self.text_joint_emb[None]
+        x = torch.cat([text_row[:, None], self.token_emb(ids)], dim=1) + self.pos[: f + 1][None]  # (B, F+1, J, D)
+        valid = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=ids.device), frame_valid], dim=1)
+        pad = ~valid  # (B, F+1)
+        for block in self.blocks:
+            if "2d" in block:
+                x = block["2d"](x.reshape(b, (f + 1) * j, d),
+                                src_key_padding_mask=pad[:, :, None].expand(b, f + 1, j).reshape(b, -1))
+                x = x.reshape(b, f + 1, j, d)
+            if "spatial" in block:
+                x = block["spatial"](x.reshape(b * (f + 1), j, d)).reshape(b, f + 1, j, d)
+            if "temporal" in block:
+                xt = x.permute(0, 2, 1, 3).reshape(b * j, f + 1, d)
+                xt = block["temporal"](xt, src_key_padding_mask=pad[:, None].expand(b, j, f + 1).reshape(b * j, -1))
+                x = xt.reshape(b, j, f + 1, d).permute(0, 2, 1, 3)
+        return self.head(self.norm(x[:, 1:]))
