@@ -24,3 +24,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs CUDA"))
         if "blender" in item.keywords and not has_bpy:
             item.add_marker(pytest.mark.skip(reason="needs bpy (run in .venv-blender)"))
+
+
+# --- small datasets in the real HumanML3D / KIT-ML layout (tests/fixtures/humanml_layout.py) ---
+
+@pytest.fixture
+def humanml_dataset(tmp_path):
+    """A fresh HumanML3D-layout folder (263-d, 20 fps) with the default fixture clips."""
+    from tests.fixtures.humanml_layout import write_humanml_layout
+
+    return write_humanml_layout(tmp_path / "humanml3d")
+
+
+@pytest.fixture
+def kit_dataset(tmp_path):
+    """A fresh KIT-ML-layout folder (251-d, 12.5 fps, millimetres) with the default fixture clips."""
+    from tests.fixtures.humanml_layout import write_humanml_layout
+
+    return write_humanml_layout(tmp_path / "kit", kind="kit")

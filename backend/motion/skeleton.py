@@ -134,7 +134,10 @@ SMPL22 = Skeleton(
 
 # KIT-ML (MMM marker skeleton). Names follow the MMM labels. The index facts (face joints, feet,
 # leg bones) are those of the public HumanML3D processing of KIT-ML, kept so that features we compute
-# agree with the released KIT-ML features.
+# agree with the released KIT-ML features. Note that this processing passes the MMM *left* hip and
+# shoulder (11, 5) in the slots meant for the right ones, so KIT-ML clips end up facing -Z in their
+# canonical frame and the first contact pair is the right foot; code that needs sides should read
+# them from the names (mirror_pairs), not from face_joints.
 KIT_JOINT_NAMES = (
     "root", "pelvis", "torso", "lower_neck", "upper_neck", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder",
     "r_elbow", "r_wrist", "l_hip", "l_knee", "l_ankle", "l_foot", "l_toe", "r_hip", "r_knee", "r_ankle",
