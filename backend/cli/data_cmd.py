@@ -52,14 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=None, help="frame rate of .npy joints (BVH: from the file)")
     p.add_argument("--up", choices=["y", "z"], default="y", help="up axis of .npy joints")
     p.add_argument("--format", choices=["auto", "bvh", "joints"], default="auto")
-    p.add_argument("--preset", default="auto", help="BVH joint-name preset (auto, smpl, cmu, mixamo, rigify, ue, generic)")
+    p.add_argument("--preset", default="auto",
+                   help="BVH joint-name preset (auto, smpl, cmu, mixamo, rigify, ue, generic)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=_import)
 
     p = dsub.add_parser("export", help="features or joints (.npy/.npz) -> BVH")
     p.add_argument("input", metavar="IN")
     p.add_argument("--out", required=True, help="output .bvh")
-    p.add_argument("--template", default="smpl", help="joint naming of the BVH skeleton (smpl, mixamo, cmu, rigify, ue)")
+    p.add_argument("--template", default="smpl",
+                   help="joint naming of the BVH skeleton (smpl, mixamo, cmu, rigify, ue)")
     p.add_argument("--fps", type=float, default=20.0, help="frame rate of the input")
     p.set_defaults(func=_export)
 
