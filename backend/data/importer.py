@@ -153,8 +153,9 @@ def iter_clips(files: list[Path], args: argparse.Namespace) -> Iterator[Imported
 
 def run_import(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise MotionInputError("output folder exists and is not empty", str(out))
+    overwrite = bool(getattr(args, "overwrite", False))
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
+        raise MotionInputError("output folder exists and is not empty (use --overwrite to replace it)", str(out))
     fps = getattr(args, "fps", None)
     if fps is not None and fps <= 0:
         raise MotionInputError(f"--fps must be positive, got {fps}")
@@ -163,7 +164,7 @@ def run_import(args: argparse.Namespace) -> int:
         print("note: no --fps given; .npy joints are taken to be at 20 fps")
 
     clips = list(iter_clips(files, args))      # everything is validated before anything is written
-    with DatasetWriter(out) as writer:
+    with DatasetWriter(out, overwrite=overwrite) as writer:
         for clip in _progress(clips, "writing"):
             writer.add_joints(clip.clip_id, clip.joints, clip.captions, source=str(clip.path))
         writer.finish(split_ids([c.clip_id for c in clips], seed=0))
