@@ -59,11 +59,11 @@ def read_captions(path: Path) -> list[Caption]:
     return [parse_caption_line(ln) for ln in lines]
 
 
-def group_averaged_std(features: np.ndarray, num_joints: int) -> np.ndarray:
-    """Per-dimension std, averaged within each feature group (root ang. vel., root lin. vel., root height,
-    ric, rotations, velocities, contacts), as the released HumanML3D Std.npy."""
+def group_averaged_std(features: np.ndarray | None, num_joints: int, std: np.ndarray | None = None) -> np.ndarray:
+    """Per-dimension std (of `features`, or given), averaged within each feature group (root ang. vel.,
+    root lin. vel., root height, ric, rotations, velocities, contacts), as the released HumanML3D Std.npy."""
     lay = FeatureLayout(num_joints)
-    std = features.std(axis=0)
+    std = (features.std(axis=0) if std is None else std).copy()
     for sl in (slice(0, 1), slice(1, 3), slice(3, 4), lay.ric, lay.rot, lay.vel, lay.contacts):
         std[sl] = std[sl].mean()
     return np.maximum(std, 1e-6)
@@ -83,8 +83,10 @@ class DatasetWriter:
         for sub in ("new_joints", "new_joint_vecs", "texts"):
             (self.stage / sub).mkdir()
         self.ids: list[str] = []
-        self._sum = None
-        self._frames: list[np.ndarray] = []
+        # running moments for Mean/Std, so memory stays flat however many clips are written
+        self._count = 0
+        self._sum = np.zeros(skeleton.feature_dim)
+        self._sum_sq = np.zeros(skeleton.feature_dim)
 
     def __enter__(self) -> DatasetWriter:
         return self
@@ -124,7 +126,10 @@ class DatasetWriter:
         np.save(self.stage / "new_joints" / f"{clip_id}.npy", joints)
         (self.stage / "texts" / f"{clip_id}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.ids.append(clip_id)
-        self._frames.append(features)
+        f64 = features.astype(np.float64)
+        self._count += len(f64)
+        self._sum += f64.sum(axis=0)
+        self._sum_sq += np.square(f64).sum(axis=0)
 
     def finish(self, splits: dict[str, list[str]] | None = None) -> Path:
         """Write split files and Mean/Std, then move the dataset into place. Splits name base IDs;
@@ -138,9 +143,10 @@ class DatasetWriter:
             for name, ids in splits.items():
                 rows = [i for base in ids for i in (base, "M" + base) if i in present]
                 (self.stage / f"{name}.txt").write_text("\n".join(rows) + ("\n" if rows else ""))
-        data = np.concatenate(self._frames, axis=0).astype(np.float64)
-        np.save(self.stage / "Mean.npy", data.mean(axis=0).astype(np.float32))
-        np.save(self.stage / "Std.npy", group_averaged_std(data, self.skeleton.num_joints).astype(np.float32))
+        mean = self._sum / self._count
+        std = np.sqrt(np.maximum(self._sum_sq / self._count - mean ** 2, 0.0))
+        np.save(self.stage / "Mean.npy", mean.astype(np.float32))
+        np.save(self.stage / "Std.npy", group_averaged_std(None, self.skeleton.num_joints, std).astype(np.float32))
         if self.out_dir.exists():
             shutil.rmtree(self.out_dir)
         self.stage.rename(self.out_dir)

@@ -73,3 +73,15 @@ def test_split_ids_are_deterministic_and_proportional():
     assert a == b and [len(a[k]) for k in ("train", "val", "test")] == [800, 50, 150]
     assert set(a["train"]).isdisjoint(a["test"])
     assert split_ids(ids, seed=2) != a
+
+
+def test_streamed_mean_std_match_the_concatenated_data(tmp_path):
+    from backend.data.layout import group_averaged_std
+
+    clips = [moving_rest(n=30 + 7 * i, dx=0.01 * i) for i in range(4)]
+    with DatasetWriter(tmp_path / "ds") as w:
+        feats = [w.add_joints(f"{i:03d}", c, [Caption("a person walks")]) for i, c in enumerate(clips)]
+        w.finish()
+    data = np.concatenate(feats).astype(np.float64)
+    assert np.allclose(np.load(tmp_path / "ds" / "Mean.npy"), data.mean(axis=0), atol=1e-5)
+    assert np.allclose(np.load(tmp_path / "ds" / "Std.npy"), group_averaged_std(data, 22), rtol=1e-4, atol=1e-6)

@@ -1,0 +1,58 @@
+"""All action families with their sampling weights and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import fam_arms, fam_body, fam_jumps, fam_legs, fam_locomotion
+from .base import Action, Ctx
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    make: Callable[[Ctx], Action]
+    weight: float
+    group: str  # locomotion, jump, arms, legs, body, idle
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("walk", fam_locomotion.walk, 2.5, "locomotion"),
+        Family("jog", fam_locomotion.jog, 0.9, "locomotion"),
+        Family("run", fam_locomotion.run, 0.9, "locomotion"),
+        Family("sneak", fam_locomotion.sneak, 0.8, "locomotion"),
+        Family("walk_backward", fam_locomotion.walk_backward, 1.0, "locomotion"),
+        Family("side_step", fam_locomotion.side_step, 1.0, "locomotion"),
+        Family("turn_in_place", fam_locomotion.turn_in_place, 1.6, "locomotion"),
+        Family("walk_arc", fam_locomotion.walk_arc, 2.0, "locomotion"),
+        Family("spin", fam_locomotion.spin, 0.9, "body"),
+        Family("hop", fam_jumps.hop, 0.9, "jump"),
+        Family("skip", fam_jumps.skip, 0.8, "jump"),
+        Family("jump_forward", fam_jumps.jump_forward, 1.0, "jump"),
+        Family("jump_up", fam_jumps.jump_up, 1.0, "jump"),
+        Family("jumping_jacks", fam_jumps.jumping_jacks, 0.8, "body"),
+        Family("wave", fam_arms.wave, 1.3, "arms"),
+        Family("raise_arms", fam_arms.raise_arms, 1.1, "arms"),
+        Family("point", fam_arms.point, 0.9, "arms"),
+        Family("clap", fam_arms.clap, 0.9, "arms"),
+        Family("punch", fam_arms.punch, 1.0, "arms"),
+        Family("throw", fam_arms.throw, 0.9, "arms"),
+        Family("reach", fam_arms.reach, 0.9, "arms"),
+        Family("salute", fam_arms.salute, 0.6, "arms"),
+        Family("kick", fam_legs.kick, 1.0, "legs"),
+        Family("squat", fam_legs.squat, 0.9, "legs"),
+        Family("lunge", fam_legs.lunge, 0.8, "legs"),
+        Family("knee_raise", fam_legs.knee_raise, 0.8, "legs"),
+        Family("stomp", fam_legs.stomp, 0.6, "legs"),
+        Family("balance", fam_legs.balance, 0.7, "legs"),
+        Family("bow", fam_body.bow, 0.8, "body"),
+        Family("stretch", fam_body.stretch, 0.9, "body"),
+        Family("crouch", fam_body.crouch, 0.8, "body"),
+        Family("sit_floor", fam_body.sit_floor, 0.7, "body"),
+        Family("dance", fam_body.dance, 0.9, "body"),
+        Family("idle", fam_body.idle, 0.8, "idle"),
+    )
+}
