@@ -20,32 +20,33 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend.data.realism import load_reference  # noqa: E402
+from backend.motion.features import FeatureLayout  # noqa: E402
 from backend.motion.quality import quality_report  # noqa: E402
 from training.corpus.synth import write_corpus  # noqa: E402
-
-REF = Path(__file__).resolve().parents[1] / "backend" / "motion" / "reference_stats"
 
 
 def realism(dataset: Path) -> dict[str, dict[str, float]]:
     """Root height, forward root speed and foot-contact fractions: corpus vs real HumanML3D."""
     mean = np.load(dataset / "Mean.npy").astype(np.float64)
     std = np.load(dataset / "Std.npy").astype(np.float64)
-    ref_mean = np.load(REF / "humanml3d_mean.npy").astype(np.float64)
-    ref_std = np.load(REF / "humanml3d_std.npy").astype(np.float64)
+    ref_mean, ref_std = load_reference()
+    lay = FeatureLayout(22)
+    c = lay.contacts.start
     rows = {
         "root_height_mean_m": (mean[3], ref_mean[3]),
         "root_height_std_m": (std[3], ref_std[3]),
         "forward_speed_m_per_frame": (mean[2], ref_mean[2]),
         "lateral_speed_m_per_frame": (mean[1], ref_mean[1]),
         "root_yaw_vel_std": (std[0], ref_std[0]),
-        "contact_l_ankle": (mean[259], ref_mean[259]),
-        "contact_l_toe": (mean[260], ref_mean[260]),
-        "contact_r_ankle": (mean[261], ref_mean[261]),
-        "contact_r_toe": (mean[262], ref_mean[262]),
+        "contact_l_ankle": (mean[c], ref_mean[c]),
+        "contact_l_toe": (mean[c + 1], ref_mean[c + 1]),
+        "contact_r_ankle": (mean[c + 2], ref_mean[c + 2]),
+        "contact_r_toe": (mean[c + 3], ref_mean[c + 3]),
     }
     out = {k: {"corpus": float(a), "humanml3d": float(b)} for k, (a, b) in rows.items()}
     group_err = {}
-    for name, sl in (("ric", slice(4, 67)), ("rot", slice(67, 193)), ("vel", slice(193, 259))):
+    for name, sl in (("ric", lay.ric), ("rot", lay.rot), ("vel", lay.vel)):
         group_err[name] = float(np.mean(np.abs(mean[sl] - ref_mean[sl])))
     out["mean_abs_diff"] = group_err
     return out

@@ -25,6 +25,7 @@ from ..motion.features import FeatureLayout, features_to_joints, joints_to_featu
 from ..motion.mirror import mirror_caption, mirror_features
 from ..motion.skeleton import SMPL22, Skeleton
 from .postag import tag_caption
+from .realism import MomentAccumulator
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -84,9 +85,7 @@ class DatasetWriter:
             (self.stage / sub).mkdir()
         self.ids: list[str] = []
         # running moments for Mean/Std, so memory stays flat however many clips are written
-        self._count = 0
-        self._sum = np.zeros(skeleton.feature_dim)
-        self._sum_sq = np.zeros(skeleton.feature_dim)
+        self._moments = MomentAccumulator(skeleton.feature_dim)
 
     def __enter__(self) -> DatasetWriter:
         return self
@@ -126,10 +125,7 @@ class DatasetWriter:
         np.save(self.stage / "new_joints" / f"{clip_id}.npy", joints)
         (self.stage / "texts" / f"{clip_id}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.ids.append(clip_id)
-        f64 = features.astype(np.float64)
-        self._count += len(f64)
-        self._sum += f64.sum(axis=0)
-        self._sum_sq += np.square(f64).sum(axis=0)
+        self._moments.add(features)
 
     def finish(self, splits: dict[str, list[str]] | None = None) -> Path:
         """Write split files and Mean/Std, then move the dataset into place. Splits name base IDs;
@@ -143,10 +139,9 @@ class DatasetWriter:
             for name, ids in splits.items():
                 rows = [i for base in ids for i in (base, "M" + base) if i in present]
                 (self.stage / f"{name}.txt").write_text("\n".join(rows) + ("\n" if rows else ""))
-        mean = self._sum / self._count
-        std = np.sqrt(np.maximum(self._sum_sq / self._count - mean ** 2, 0.0))
-        np.save(self.stage / "Mean.npy", mean.astype(np.float32))
-        np.save(self.stage / "Std.npy", group_averaged_std(None, self.skeleton.num_joints, std).astype(np.float32))
+        std = group_averaged_std(None, self.skeleton.num_joints, self._moments.std)
+        np.save(self.stage / "Mean.npy", self._moments.mean.astype(np.float32))
+        np.save(self.stage / "Std.npy", std.astype(np.float32))
         if self.out_dir.exists():
             shutil.rmtree(self.out_dir)
         self.stage.rename(self.out_dir)

@@ -32,15 +32,7 @@ _TO_Y_UP = {
 }
 
 
-def _rest_world() -> np.ndarray:
-    pos = np.zeros((22, 3))
-    for j, p in enumerate(SMPL22.parents):
-        if p >= 0:
-            pos[j] = pos[p] + SMPL22.rest_offsets[j]
-    return pos
-
-
-_REST = _rest_world()
+_REST = SMPL22.rest_joints(root_height=0.0)  # rest pose with the pelvis at the origin
 
 
 def _spine_fractions() -> dict[int, float]:

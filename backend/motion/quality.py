@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rotations import normalize
 from .skeleton import SMPL22, Skeleton
 
 CONTACT_HEIGHT = 0.03  # m above the foot joint's resting level
@@ -102,14 +103,12 @@ def jerk_stats(joints: np.ndarray, fps: float = 20.0) -> dict[str, float]:
 def knee_bend(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> float:
     """Most negative normalised (thigh x shank) . body-left over both legs and all frames (>= 0 is good)."""
     worst = np.inf
-    left_hip = right_hip = None
     legs = []
     for foot in (skeleton.feet_left[0], skeleton.feet_right[0]):
         chain = next(c for c in skeleton.kinematic_chain if foot in c)
         legs.append(chain[1:4])
     left_hip, right_hip = legs[0][0], legs[1][0]
-    across = joints[:, left_hip] - joints[:, right_hip]
-    across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-9)
+    across = normalize(joints[:, left_hip] - joints[:, right_hip])
     for hip, knee, ankle in legs:
         a = joints[:, knee] - joints[:, hip]
         b = joints[:, ankle] - joints[:, knee]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.motion.rotations import normalize
+
 from .body import SIDE_SIGN, Body
 
 
 def arm_at(body: Body, side: int, direction: np.ndarray, ext: float | np.ndarray) -> np.ndarray:
     """Wrist target: from the shoulder along `direction` (..., 3; x is toward the body's left, so pass the
     side-signed vector) at `ext` of the arm's length."""
-    d = np.asarray(direction, dtype=np.float64)
-    d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    d = normalize(np.asarray(direction, dtype=np.float64))
     return body.shoulder_in_chest(side) + d * (np.asarray(ext)[..., None] * body.arm)
 
 
