@@ -6,13 +6,16 @@ import argparse
 import sys
 
 from ..errors import MotionInputError
-from . import data_cmd
+from . import data_cmd, export_cmd, generate_cmd, train_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mogents", description="Text-to-motion toolkit (MoGenTS).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_cmd.register(sub)
+    train_cmd.register(sub)
+    export_cmd.register(sub)
+    generate_cmd.register(sub)
     return parser
 
 

@@ -18,8 +18,10 @@ def cosine_ratio(u: torch.Tensor) -> torch.Tensor:
 
 
 def sample_mask(lengths: torch.Tensor, frames: int, joints: int, generator: torch.Generator | None = None,
-                ratio: torch.Tensor | None = None) -> torch.Tensor:
-    """Boolean (B, frames, joints) mask of positions to predict; frames >= lengths[b] are never chosen."""
+                ratio: torch.Tensor | None = None, spatial: bool = True) -> torch.Tensor:
+    """Boolean (B, frames, joints) mask of positions to predict; frames >= lengths[b] are never chosen.
+
+    `spatial=False` masks whole frames only (the 1D baseline's plain temporal masking)."""
     b = lengths.shape[0]
     device = lengths.device
     if ratio is None:
@@ -33,7 +35,7 @@ def sample_mask(lengths: torch.Tensor, frames: int, joints: int, generator: torc
         whole = order[:n_frames]
         mask[i, whole] = True
         rest = order[n_frames:]
-        if len(rest):
+        if len(rest) and spatial:
             n_tokens = int(round(len(rest) * joints * float(ratio[i])))
             flat = torch.randperm(len(rest) * joints, generator=generator, device=device)[:n_tokens]
             mask[i, rest[flat // joints], flat % joints] = True

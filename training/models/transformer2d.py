@@ -65,11 +65,13 @@ def _layer(cfg: Transformer2DConfig) -> nn.TransformerEncoderLayer:
                                       norm_first=True)
 
 
-class MaskTransformer2D(nn.Module):
+class TokenMapBackbone(nn.Module):
+    """Text row + 2D position encoding + blocks of the configured attention kinds, shared by the mask
+    and residual transformers. Input: embedded tokens (B, F, J, D); output: hidden states (B, F, J, D)."""
+
     def __init__(self, cfg: Transformer2DConfig):
         super().__init__()
         self.cfg = cfg
-        self.token_emb = nn.Embedding(cfg.num_codes + 2, cfg.dim)
         self.text_proj = nn.Linear(cfg.text_dim, cfg.dim)
         self.text_joint_emb = nn.Parameter(torch.zeros(cfg.num_joints, cfg.dim))
         self.null_text = nn.Parameter(torch.zeros(cfg.text_dim))
@@ -78,24 +80,17 @@ class MaskTransformer2D(nn.Module):
         self.blocks = nn.ModuleList(
             nn.ModuleDict({kind: _layer(cfg) for kind in cfg.attention}) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(cfg.dim)
-        self.head = nn.Linear(cfg.dim, cfg.num_codes)
 
-    def embed_text(self, text: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, text_dim); rows where `drop` is True use the learned null condition (CFG)."""
-        if drop is not None:
-            text = torch.where(drop[:, None], self.null_text[None].expand_as(text), text)
-        return text
-
-    def forward(self, ids: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,
+    def forward(self, x: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,
                 drop_text: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B, F, J) with mask/pad ids, text (B, text_dim), frame_valid (B, F) bool -> logits (B, F, J, K)."""
-        b, f, j = ids.shape
-        d = self.cfg.dim
+        b, f, j, d = x.shape
         if self.training and drop_text is None and self.cfg.cond_drop > 0:
-            drop_text = torch.rand(b, device=ids.device) < self.cfg.cond_drop
-        text_row = self.text_proj(self.embed_text(text, drop_text))[:, None] + self.text_joint_emb[None]
-        x = torch.cat([text_row[:, None], self.token_emb(ids)], dim=1) + self.pos[: f + 1][None]  # (B, F+1, J, D)
-        valid = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=ids.device), frame_valid], dim=1)
+            drop_text = torch.rand(b, device=x.device) < self.cfg.cond_drop
+        if drop_text is not None:  # rows with drop_text use the learned null condition (CFG)
+            text = torch.where(drop_text[:, None], self.null_text[None].expand_as(text), text)
+        text_row = self.text_proj(text)[:, None] + self.text_joint_emb[None]
+        x = torch.cat([text_row[:, None], x], dim=1) + self.pos[: f + 1][None]  # (B, F+1, J, D)
+        valid = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=x.device), frame_valid], dim=1)
         pad = ~valid  # (B, F+1)
         for block in self.blocks:
             if "2d" in block:
@@ -108,4 +103,62 @@ class MaskTransformer2D(nn.Module):
                 xt = x.permute(0, 2, 1, 3).reshape(b * j, f + 1, d)
                 xt = block["temporal"](xt, src_key_padding_mask=pad[:, None].expand(b, j, f + 1).reshape(b * j, -1))
                 x = xt.reshape(b, j, f + 1, d).permute(0, 2, 1, 3)
-        return self.head(self.norm(x[:, 1:]))
+        return self.norm(x[:, 1:])
+
+
+class MaskTransformer2D(nn.Module):
+    """Predicts the first-quantiser token at every position of a partly masked token map."""
+
+    def __init__(self, cfg: Transformer2DConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.token_emb = nn.Embedding(cfg.num_codes + 2, cfg.dim)
+        self.backbone = TokenMapBackbone(cfg)
+        self.head = nn.Linear(cfg.dim, cfg.num_codes)
+
+    def forward(self, ids: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, F, J) with mask/pad ids, text (B, text_dim), frame_valid (B, F) bool -> logits (B, F, J, K)."""
+        return self.head(self.backbone(self.token_emb(ids), text, frame_valid, drop_text))
+
+
+class ResidualTransformer2D(nn.Module):
+    """Predicts quantiser layer q (1..Q-1) from the sum of the embeddings of layers 0..q-1 (MoMask's
+    residual transformer on the 2D map): one pass per layer, no masking."""
+
+    def __init__(self, cfg: Transformer2DConfig, num_quantizers: int):
+        super().__init__()
+        self.cfg = cfg
+        self.num_quantizers = num_quantizers
+        self.token_emb = nn.Parameter(torch.randn(num_quantizers - 1, cfg.num_codes + 1, cfg.dim) * 0.02)
+        self.layer_emb = nn.Embedding(num_quantizers, cfg.dim)
+        self.backbone = TokenMapBackbone(cfg)
+        self.head = nn.Linear(cfg.dim, cfg.num_codes)
+
+    def embed_below(self, ids: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
+        """Sum over quantiser layers < layer[b] of their token embeddings; ids (B, F, J, Q), -1 = pad."""
+        q_count = self.num_quantizers - 1
+        ids = ids[..., :q_count].clamp_min(-1)
+        ids = torch.where(ids < 0, torch.full_like(ids, self.cfg.num_codes), ids)  # pad row
+        per_layer = torch.stack([self.token_emb[q][ids[..., q]] for q in range(q_count)], dim=-2)  # (B,F,J,Q-1,D)
+        keep = torch.arange(q_count, device=ids.device)[None] < layer[:, None]  # (B, Q-1)
+        return (per_layer * keep[:, None, None, :, None].type(per_layer.dtype)).sum(-2)
+
+    def forward(self, ids: torch.Tensor, layer: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, F, J, Q), layer (B,) in 1..Q-1 -> logits of that layer (B, F, J, K)."""
+        x = self.embed_below(ids, layer) + self.layer_emb(layer)[:, None, None]
+        return self.head(self.backbone(x, text, frame_valid, drop_text))
+
+
+class LengthEstimator(nn.Module):
+    """Motion length from the text embedding, as a class over length / 4 (MoMask/MoGenTS)."""
+
+    def __init__(self, text_dim: int = 384, hidden: int = 256, classes: int = 50, dropout: float = 0.2):
+        super().__init__()
+        self.classes = classes
+        self.net = nn.Sequential(nn.Linear(text_dim, hidden), nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, hidden // 2), nn.GELU(), nn.Linear(hidden // 2, classes))
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        return self.net(text)

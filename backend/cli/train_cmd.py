@@ -1,0 +1,56 @@
+"""`mogents train KIND --config FILE`: train a generator or evaluator model (needs the training extra)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import MotionInputError
+
+KINDS = ("vq", "mask", "residual", "length", "evaluator")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training.train.config import load_config
+    from training.train.loop import TrainConfig, train
+
+    config = load_config(args.config, args.set)
+    if args.data:
+        config["data"]["root"] = args.data
+    train_cfg = TrainConfig.from_dict(config["train"])
+    if args.seed is not None:
+        train_cfg.seed = args.seed
+    if args.steps is not None:
+        train_cfg.steps = args.steps
+    out = Path(args.out or config.get("out", f"runs/{Path(args.config).stem}"))
+    try:
+        if args.kind == "evaluator":
+            from training.eval.evaluator_task import build_task
+
+            task, cfg2 = build_task(config, config["data"]["root"])
+            cfg2.seed, cfg2.steps = train_cfg.seed, train_cfg.steps
+            train_cfg = cfg2
+        else:
+            from training.train.generator_tasks import TASKS
+
+            task = TASKS[args.kind](config, seed=train_cfg.seed)
+    except (FileNotFoundError, ValueError) as err:
+        raise MotionInputError(str(err)) from None
+    result = train(task, train_cfg, out, resume=not args.no_resume, progress=not args.quiet)
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
+    print(f"trained {args.kind} -> {out / 'model.pt'}: {shown}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model: vq, mask, residual, length or evaluator")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("--config", required=True, help="TOML config (see training/configs/)")
+    p.add_argument("--out", help="run folder (default: runs/<config name>); resumes from its last checkpoint")
+    p.add_argument("--data", help="dataset folder (overrides [data] root)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=lambda a: run_train(a))

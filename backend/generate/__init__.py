@@ -1,0 +1,1 @@
+"""Text-to-motion inference (numpy): iterative masked decoding, editing and composition over a runtime."""

@@ -1,0 +1,215 @@
+"""The generator API: prompts -> motions, edits and compositions, on any `GeneratorRuntime`.
+
+Lengths are given in seconds or estimated from the text; every call is seeded (same seed, same motion).
+Input problems (empty prompt, absurd length, bad range or joint names, NaN motion) raise
+`MotionInputError` before any model runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import MotionInputError
+from ..motion.features import FeatureLayout
+from ..motion.skeleton import skeleton_for_feature_dim
+from ..runtime.base import GeneratorRuntime
+from .decoding import DecodeOptions, decode_base, decode_features, decode_residual
+from .motion import GeneratedMotion
+from .regions import check_frames, feature_mask, paste, token_region
+
+MIN_SECONDS, MAX_SECONDS = 0.5, 10.0
+MAX_PROMPT_CHARS = 500
+MAX_SAMPLES = 32
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class EditReport:
+    """How well an edit kept what it should keep (mm, in the body's own frame: root- and heading-aligned)."""
+
+    untouched_mpjpe_mm: float        # joints/frames outside the edit vs the input
+    border_jump_mm: float            # largest per-joint jump across an edit border
+    typical_step_mm: float           # the input's mean per-frame joint displacement, for scale
+
+
+def clean_prompt(prompt: str) -> str:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise MotionInputError("the prompt is empty")
+    text = " ".join(prompt.split())
+    if len(text) > MAX_PROMPT_CHARS:
+        raise MotionInputError(f"the prompt has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
+    return text
+
+
+def strip_then(prompt: str) -> str:
+    """'then sit down' -> 'sit down' for a composed segment; the order is given by the sequence."""
+    return re.sub(r"^(and\s+)?then[\s,]+", "", prompt.strip(), flags=re.IGNORECASE) or prompt
+
+
+class Generator:
+    def __init__(self, runtime: GeneratorRuntime):
+        self.runtime = runtime
+        self.info = runtime.info
+        self.skeleton = skeleton_for_feature_dim(self.info.feature_dim)
+
+    # ----------------------------------------------------------------------------------- lengths
+    def token_rows(self, seconds: float) -> int:
+        if not isinstance(seconds, int | float) or not np.isfinite(seconds):
+            raise MotionInputError(f"length must be a number of seconds, got {seconds!r}")
+        if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+            raise MotionInputError(f"length {seconds:g} s is outside {MIN_SECONDS:g}..{MAX_SECONDS:g} s "
+                                   f"(use compose for longer motions)")
+        rows = int(round(seconds * self.info.fps / self.info.time_factor))
+        return int(np.clip(rows, 2, self.info.max_tokens))
+
+    def estimate_rows(self, text: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Token rows per text, sampled from the length estimator's distribution (seeded)."""
+        logits = self.runtime.length_logits(text)
+        lo = int(np.ceil(MIN_SECONDS * self.info.fps / self.info.time_factor))
+        logits[:, :max(lo, 2)] = -np.inf
+        logits[:, self.info.max_tokens + 1:] = -np.inf
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        return np.array([rng.choice(len(row), p=row) for row in p], np.int64)
+
+    # -------------------------------------------------------------------------------- generation
+    def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
+                 options: DecodeOptions | None = None, progress: Progress | None = None) -> list[GeneratedMotion]:
+        text_prompt = clean_prompt(prompt)
+        if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+            raise MotionInputError(f"samples must be 1..{MAX_SAMPLES}, got {samples!r}")
+        opts = (options or DecodeOptions()).checked()
+        rows_fixed = self.token_rows(seconds) if seconds is not None else None
+        rng = np.random.default_rng(seed)
+        text = np.repeat(self.runtime.encode_text([text_prompt]), samples, axis=0)
+        if progress is not None:
+            progress("text", 1, 1)
+        rows = np.full(samples, rows_fixed, np.int64) if rows_fixed else self.estimate_rows(text, rng)
+        base = decode_base(self.runtime, text, rows, opts, rng, progress=progress)
+        ids = decode_residual(self.runtime, base, text, rows, opts, rng, progress=progress)
+        feats = decode_features(self.runtime, ids, rows)
+        return [GeneratedMotion.from_features(f, self.info.fps, text_prompt, seed,
+                                              sample=i, options=opts.__dict__) for i, f in enumerate(feats)]
+
+    # ----------------------------------------------------------------------------------- editing
+    def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
+             joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
+             blend: int = 4, progress: Progress | None = None) -> tuple[GeneratedMotion, EditReport]:
+        """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`."""
+        text_prompt = clean_prompt(prompt)
+        feats = self._checked_features(motion.features)
+        total = len(feats)
+        a, b = frames if frames is not None else (0, total)
+        check_frames(a, b, total)
+        nj = self.skeleton.num_joints
+        joints = sorted(set(joints)) if joints else list(range(nj))
+        if any(not 0 <= j < nj for j in joints):
+            raise MotionInputError(f"joint indices must be in 0..{nj - 1}")
+        opts = (options or DecodeOptions()).checked()
+        tf = self.info.time_factor
+        rows = -(-total // tf)
+        if rows > self.info.max_tokens:
+            raise MotionInputError(f"the motion has {total} frames; editing works on up to {self.info.max_frames}")
+        padded = np.concatenate([feats, np.repeat(feats[-1:], rows * tf - total, axis=0)])
+        known = self.runtime.encode_motion(self.info.normalize(padded)[None])
+        editable = token_region(self.info, (a, b), joints, nj, rows)[None]
+        rng = np.random.default_rng(seed)
+        text = self.runtime.encode_text([text_prompt])
+        lengths = np.array([rows], np.int64)
+        base = decode_base(self.runtime, text, lengths, opts, rng, known[..., 0], editable, progress)
+        ids = decode_residual(self.runtime, base, text, lengths, opts, rng, known, editable, progress)
+        generated = decode_features(self.runtime, ids, lengths)[0][:total]
+        out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
+        result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
+            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt})
+        return result, edit_report(feats, result.features, (a, b), joints)
+
+    def complete(self, motion: GeneratedMotion, prompt: str, seconds: float, side: str = "suffix",
+                 seed: int = 0, options: DecodeOptions | None = None,
+                 progress: Progress | None = None) -> GeneratedMotion:
+        """Extend a motion by `seconds` after (suffix) or before (prefix) it, keeping the existing frames."""
+        feats = self._checked_features(motion.features)
+        extra_rows = self.token_rows(seconds)
+        tf = self.info.time_factor
+        keep_rows = min(len(feats) // tf, self.info.max_tokens - extra_rows)
+        if keep_rows < 1:
+            raise MotionInputError("the requested extension leaves no room for context")
+        ctx = feats[-keep_rows * tf:] if side == "suffix" else feats[:keep_rows * tf]
+        filler = np.repeat(ctx[-1:] if side == "suffix" else ctx[:1], extra_rows * tf, axis=0)
+        joined = np.concatenate([ctx, filler] if side == "suffix" else [filler, ctx])
+        a, b = (len(ctx), len(joined)) if side == "suffix" else (0, extra_rows * tf)
+        edited, _ = self.edit(GeneratedMotion.from_features(joined, self.info.fps, motion.prompt, motion.seed),
+                              prompt, (a, b), None, seed, options, progress=progress)
+        if side == "suffix":
+            full = np.concatenate([feats[:len(feats) - len(ctx)], edited.features])
+        else:
+            full = np.concatenate([edited.features, feats[len(ctx):]])
+        return GeneratedMotion.from_features(full, self.info.fps, clean_prompt(prompt), seed,
+                                             completion={"side": side, "seconds": seconds})
+
+    def compose(self, prompts: list[str], seconds: list[float | None] | None = None, seed: int = 0,
+                options: DecodeOptions | None = None, progress: Progress | None = None) -> GeneratedMotion:
+        """One motion doing each prompt in turn; each segment is generated as a completion of the previous
+        one, so the transitions are generated too."""
+        if not prompts:
+            raise MotionInputError("compose needs at least one prompt")
+        cleaned = [strip_then(clean_prompt(p)) for p in prompts]
+        seconds = list(seconds) if seconds else [None] * len(cleaned)
+        if len(seconds) != len(cleaned):
+            raise MotionInputError(f"{len(cleaned)} prompts but {len(seconds)} durations")
+        rng = np.random.default_rng(seed)
+        if seconds[0] is None:
+            seconds[0] = float(self.estimate_rows(self.runtime.encode_text(cleaned[:1]), rng)[0]
+                               * self.info.time_factor / self.info.fps)
+        motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
+        borders = [len(motion.features)]
+        for i, (p, s) in enumerate(zip(cleaned[1:], seconds[1:], strict=True), start=1):
+            if s is None:
+                s = float(self.estimate_rows(self.runtime.encode_text([p]), rng)[0]
+                          * self.info.time_factor / self.info.fps)
+            motion = self.complete(motion, p, s, "suffix", seed + i, options, progress)
+            borders.append(len(motion.features))
+        return GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,
+                                             segments=cleaned, borders=borders[:-1])
+
+    def _checked_features(self, feats: np.ndarray) -> np.ndarray:
+        feats = np.asarray(feats, np.float32)
+        if feats.ndim != 2 or feats.shape[1] != self.info.feature_dim:
+            raise MotionInputError(f"motion features must be (T, {self.info.feature_dim}), got {feats.shape}")
+        if not np.all(np.isfinite(feats)):
+            raise MotionInputError("the motion contains NaN or inf values")
+        if len(feats) < 2 * self.info.time_factor:
+            raise MotionInputError(f"the motion is too short to edit ({len(feats)} frames)")
+        return feats
+
+
+def local_joints(features: np.ndarray) -> np.ndarray:
+    """Joints in the body's own frame (root at the origin on the floor plane, heading +Z): pelvis height
+    plus the ric positions, so trajectory and heading differences do not count."""
+    feats = np.asarray(features)
+    lay = FeatureLayout(skeleton_for_feature_dim(feats.shape[-1]).num_joints)
+    ric = feats[:, lay.ric].reshape(len(feats), -1, 3)
+    root = np.zeros((len(feats), 1, 3), feats.dtype)
+    root[:, 0, 1] = feats[:, 3]
+    return np.concatenate([root, ric], axis=1)
+
+
+def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], joints: list[int]) -> EditReport:
+    """Pose error outside the edit and the largest joint jump at its borders, in the body frame, in mm.
+
+    `before`/`after` are features (T, D); frames [a, b) and `joints` are the edited region.
+    """
+    a, b = frames
+    lb, la = local_joints(before), local_joints(after)
+    keep = np.ones(lb.shape[:2], bool)
+    keep[a:b, joints] = False
+    err = np.linalg.norm(lb - la, axis=-1)
+    untouched = float(err[keep].mean() * 1000) if keep.any() else 0.0
+    step = np.linalg.norm(np.diff(lb, axis=0), axis=-1)
+    jumps = [np.linalg.norm(la[t] - la[t - 1], axis=-1).max() for t in (a, b) if 1 <= t < len(la)]
+    return EditReport(untouched, float(max(jumps) * 1000) if jumps else 0.0, float(step.mean() * 1000))
