@@ -1,0 +1,132 @@
+"""Reading a generator folder: `generator.json`, the files it names, and their sha256 digests.
+
+Numpy and the standard library only, so that checking a folder never needs torch or onnxruntime.
+Every problem a user can cause (missing file, edited file, foreign JSON) becomes a `MotionInputError`
+that names the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MotionInputError
+from .base import FORMAT, GeneratorInfo
+
+VERSION = 1
+META_FILE = "generator.json"
+
+# role -> default file name, as `mogents export onnx` writes them
+FILE_NAMES = {
+    "text_encoder": "text_encoder.onnx",
+    "tokenizer": "tokenizer.json",
+    "mask_transformer": "mask_transformer.onnx",
+    "residual_transformer": "residual_transformer.onnx",
+    "length_estimator": "length_estimator.onnx",
+    "vq_encoder": "vq_encoder.onnx",
+    "vq_decoder": "vq_decoder.onnx",
+    "mean": "Mean.npy",
+    "std": "Std.npy",
+}
+OPTIONAL_ROLES = frozenset({"residual_transformer"})
+REQUIRED_ROLES = tuple(r for r in FILE_NAMES if r not in OPTIONAL_ROLES)
+
+INFO_INT_FIELDS = ("feature_dim", "time_factor", "max_frames", "num_codes", "num_quantizers", "columns",
+                   "text_dim", "length_classes")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (ONNX text encoders are ~100 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(meta_path: Path) -> dict:
+    if not meta_path.is_file():
+        raise MotionInputError("not a generator folder (no generator.json; see `mogents export onnx`)",
+                               str(meta_path.parent))
+    try:
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MotionInputError(f"unreadable JSON: {err}", str(meta_path)) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise MotionInputError(f"not a generator description (format is not {FORMAT!r})", str(meta_path))
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise MotionInputError(f"bad version {version!r}", str(meta_path))
+    if version > VERSION:
+        raise MotionInputError(f"written by a newer mogents (version {version}, this one reads {VERSION})",
+                               str(meta_path))
+    return data
+
+
+def _resolve_files(folder: Path, data: dict, meta_path: Path) -> dict[str, Path]:
+    names = data.get("files")
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise MotionInputError("'files' must map roles to file names", str(meta_path))
+    missing_roles = [r for r in REQUIRED_ROLES if r not in names]
+    if missing_roles:
+        raise MotionInputError(f"'files' lacks {', '.join(missing_roles)}", str(meta_path))
+    files: dict[str, Path] = {}
+    for role, name in names.items():
+        if Path(name).name != name:  # a folder is self-contained: no paths out of it
+            raise MotionInputError(f"file name {name!r} of {role} must be a plain name", str(meta_path))
+        path = folder / name
+        if not path.is_file():
+            raise MotionInputError(f"missing file {name} ({role}) listed in generator.json", str(path))
+        files[role] = path
+    return files
+
+
+def _verify(folder: Path, files: dict[str, Path], data: dict, meta_path: Path) -> None:
+    digests = data.get("sha256")
+    if not isinstance(digests, dict):
+        raise MotionInputError("no 'sha256' table", str(meta_path))
+    for path in files.values():
+        expected = digests.get(path.name)
+        if not isinstance(expected, str):
+            raise MotionInputError(f"no sha256 recorded for {path.name}", str(meta_path))
+        if sha256_file(path) != expected.lower():
+            raise MotionInputError("sha256 mismatch: the file was changed or damaged after export "
+                                   "(export the generator again)", str(path))
+    for name in digests:  # files listed only in the table (e.g. external tensor data) must exist too
+        if not (folder / name).is_file():
+            raise MotionInputError(f"missing file {name} listed in generator.json", str(folder / name))
+
+
+def _load_stat(path: Path, dim: int) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise MotionInputError(f"unreadable array: {err}", str(path)) from None
+    arr = np.asarray(arr, np.float32).reshape(-1)
+    if arr.shape != (dim,):
+        raise MotionInputError(f"expected {dim} values, found {arr.size}", str(path))
+    return arr
+
+
+def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[GeneratorInfo, dict[str, Path], dict]:
+    """(GeneratorInfo, {role: file path}, the generator.json dict) of a folder, sha256-checked when `verify`."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise MotionInputError("generator folder not found", str(folder))
+    meta_path = folder / META_FILE
+    data = _read_json(meta_path)
+    files = _resolve_files(folder, data, meta_path)
+    if verify:
+        _verify(folder, files, data, meta_path)
+    try:
+        fields = {k: int(data[k]) for k in INFO_INT_FIELDS}
+        fps = float(data["fps"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise MotionInputError(f"missing or bad field {err}", str(meta_path)) from None
+    info = GeneratorInfo(fps=fps, **fields, mean=_load_stat(files["mean"], fields["feature_dim"]),
+                         std=_load_stat(files["std"], fields["feature_dim"]),
+                         name=str(data.get("name", folder.name)), extra=data)
+    return info, files, data
