@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import MotionInputError
-from . import data_cmd, export_cmd, generate_cmd, train_cmd
+from . import bench_cmd, data_cmd, export_cmd, generate_cmd, train_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(sub)
     export_cmd.register(sub)
     generate_cmd.register(sub)
+    bench_cmd.register(sub)
     return parser
 
 

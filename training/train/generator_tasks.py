@@ -190,6 +190,7 @@ class _TokenTask:
                 "data_root": str(self.root)}
 
     def _val_batches(self, count: int = 4, size: int = 32):
+        size = min(size, len(self._val))  # tiny datasets: one smaller batch
         for i in range(min(count, len(self._val) // size)):
             yield self.collate([self._val[j] for j in range(i * size, (i + 1) * size)])
 

@@ -211,7 +211,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
             dataset.set_epoch(epoch)
         sampler.set_position(epoch, seen_in_epoch)
         loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, collate_fn=task.collate,
-                            num_workers=cfg.workers, drop_last=True, persistent_workers=False)
+                            num_workers=cfg.workers, drop_last=True, persistent_workers=False,
+                            generator=torch.Generator().manual_seed(cfg.seed + epoch))  # keep the global RNG untouched
         for batch in loader:
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
