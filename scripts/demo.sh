@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The README's main command: set up, then run the main job on the embedded default.
-# Until the generator ships, the main job synthesises the procedural corpus and writes a preview.
+# The README's main command: set up, then generate a motion from a prompt with the shipped default model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 OUT=${OUT:-out}
+PROMPT=${PROMPT:-"a person walks forward"}
 mkdir -p "$OUT"
-.venv/bin/mogents data synth --out "$OUT/corpus" --clips "${CLIPS:-500}" --seed 0 --overwrite
-.venv/bin/mogents data stats "$OUT/corpus"
-.venv/bin/mogents data preview "$OUT/corpus" 000000 --out "$OUT/preview.gif"
-echo "wrote $OUT/corpus, $OUT/preview.gif and $OUT/preview.png"
+.venv/bin/mogents generate "$PROMPT" --seconds 4 --seed 0 -o "$OUT/demo.npz"
+.venv/bin/mogents generate "$PROMPT" --seconds 4 --seed 0 -o "$OUT/demo.bvh" --quiet
+.venv/bin/mogents generate "$PROMPT" --seconds 4 --seed 0 -o "$OUT/demo.gif" --quiet
+echo "wrote $OUT/demo.npz (joints, features), $OUT/demo.bvh and $OUT/demo.gif for: $PROMPT"

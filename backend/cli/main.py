@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import MotionInputError
-from . import bench_cmd, data_cmd, export_cmd, generate_cmd, train_cmd
+from . import bench_cmd, data_cmd, eval_cmd, export_cmd, generate_cmd, train_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.register(sub)
     generate_cmd.register(sub)
     bench_cmd.register(sub)
+    eval_cmd.register(sub)
     return parser
 
 

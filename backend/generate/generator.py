@@ -96,6 +96,19 @@ class Generator:
         return [GeneratedMotion.from_features(f, self.info.fps, text_prompt, seed,
                                               sample=i, options=opts.__dict__) for i, f in enumerate(feats)]
 
+    def generate_batch(self, prompts: list[str], frames: np.ndarray, seed: int = 0,
+                       options: DecodeOptions | None = None) -> list[np.ndarray]:
+        """Raw features for many prompts at given lengths (frames, rounded down to whole token rows) in one
+        batch: what evaluation uses."""
+        opts = (options or DecodeOptions()).checked()
+        texts = [clean_prompt(p) for p in prompts]
+        rows = np.clip(np.asarray(frames) // self.info.time_factor, 1, self.info.max_tokens).astype(np.int64)
+        rng = np.random.default_rng(seed)
+        text = self.runtime.encode_text(texts)
+        base = decode_base(self.runtime, text, rows, opts, rng)
+        ids = decode_residual(self.runtime, base, text, rows, opts, rng)
+        return decode_features(self.runtime, ids, rows)
+
     # ----------------------------------------------------------------------------------- editing
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
              joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
