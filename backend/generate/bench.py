@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .decoding import DecodeOptions, decode_base, decode_features, decode_residual
+from .decoding import DecodeOptions, decode_motion_features
 from .generator import Generator
 from .motion import GeneratedMotion
 
@@ -62,9 +62,7 @@ def bench_runtime(runtime, batch: int, frames: int = 196, repeats: int = 5, step
         t0 = time.perf_counter()
         text = np.repeat(timed.encode_text([prompt]), batch, axis=0)
         rng = np.random.default_rng(r)
-        base = decode_base(timed, text, rows, opts, rng)
-        ids = decode_residual(timed, base, text, rows, opts, rng)
-        feats = decode_features(timed, ids, rows)
+        feats = decode_motion_features(timed, text, rows, opts, rng)
         t1 = time.perf_counter()
         for f in feats:
             GeneratedMotion.from_features(f, gen.info.fps, prompt, r)

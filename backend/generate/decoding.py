@@ -104,7 +104,6 @@ def decode_residual(runtime: GeneratorRuntime, base: np.ndarray, text: np.ndarra
     ids[..., 0] = np.where(frame_valid[..., None], base, 0)
     if known is not None and editable is not None:
         ids = np.where(editable[..., None], ids, known)
-        ids[..., 0] = np.where(editable, ids[..., 0], known[..., 0])
     if not use_residual:
         return ids
     for q in range(1, q_count):
@@ -130,3 +129,13 @@ def decode_features(runtime: GeneratorRuntime, ids: np.ndarray, token_lengths: n
         for k, i in enumerate(rows):
             out[i] = info.denormalize(feats[k])
     return out  # type: ignore[return-value]
+
+
+def decode_motion_features(runtime: GeneratorRuntime, text: np.ndarray, token_lengths: np.ndarray,
+                           opts: DecodeOptions, rng: np.random.Generator, known: np.ndarray | None = None,
+                           editable: np.ndarray | None = None, progress: Progress | None = None) -> list[np.ndarray]:
+    """The whole chain: first layer, residual layers, raw features per sample (`known` is (B, F, J, Q))."""
+    base = decode_base(runtime, text, token_lengths, opts, rng, None if known is None else known[..., 0], editable,
+                       progress)
+    ids = decode_residual(runtime, base, text, token_lengths, opts, rng, known, editable, progress)
+    return decode_features(runtime, ids, token_lengths)

@@ -17,7 +17,7 @@ from ..errors import MotionInputError
 from ..motion.features import FeatureLayout
 from ..motion.skeleton import skeleton_for_feature_dim
 from ..runtime.base import GeneratorRuntime
-from .decoding import DecodeOptions, decode_base, decode_features, decode_residual
+from .decoding import DecodeOptions, decode_motion_features
 from .motion import GeneratedMotion
 from .regions import check_frames, feature_mask, paste, token_region
 
@@ -90,9 +90,7 @@ class Generator:
         if progress is not None:
             progress("text", 1, 1)
         rows = np.full(samples, rows_fixed, np.int64) if rows_fixed else self.estimate_rows(text, rng)
-        base = decode_base(self.runtime, text, rows, opts, rng, progress=progress)
-        ids = decode_residual(self.runtime, base, text, rows, opts, rng, progress=progress)
-        feats = decode_features(self.runtime, ids, rows)
+        feats = decode_motion_features(self.runtime, text, rows, opts, rng, progress=progress)
         return [GeneratedMotion.from_features(f, self.info.fps, text_prompt, seed,
                                               sample=i, options=opts.__dict__) for i, f in enumerate(feats)]
 
@@ -104,10 +102,7 @@ class Generator:
         texts = [clean_prompt(p) for p in prompts]
         rows = np.clip(np.asarray(frames) // self.info.time_factor, 1, self.info.max_tokens).astype(np.int64)
         rng = np.random.default_rng(seed)
-        text = self.runtime.encode_text(texts)
-        base = decode_base(self.runtime, text, rows, opts, rng)
-        ids = decode_residual(self.runtime, base, text, rows, opts, rng)
-        return decode_features(self.runtime, ids, rows)
+        return decode_motion_features(self.runtime, self.runtime.encode_text(texts), rows, opts, rng)
 
     # ----------------------------------------------------------------------------------- editing
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
@@ -134,9 +129,8 @@ class Generator:
         rng = np.random.default_rng(seed)
         text = self.runtime.encode_text([text_prompt])
         lengths = np.array([rows], np.int64)
-        base = decode_base(self.runtime, text, lengths, opts, rng, known[..., 0], editable, progress)
-        ids = decode_residual(self.runtime, base, text, lengths, opts, rng, known, editable, progress)
-        generated = decode_features(self.runtime, ids, lengths)[0][:total]
+        generated = decode_motion_features(self.runtime, text, lengths, opts, rng, known, editable,
+                                           progress)[0][:total]
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
             "frames": [a, b], "joints": joints, "source_prompt": motion.prompt})
@@ -176,15 +170,12 @@ class Generator:
         if len(seconds) != len(cleaned):
             raise MotionInputError(f"{len(cleaned)} prompts but {len(seconds)} durations")
         rng = np.random.default_rng(seed)
-        if seconds[0] is None:
-            seconds[0] = float(self.estimate_rows(self.runtime.encode_text(cleaned[:1]), rng)[0]
-                               * self.info.time_factor / self.info.fps)
+        seconds = [s if s is not None else float(self.estimate_rows(self.runtime.encode_text([p]), rng)[0]
+                                                 * self.info.time_factor / self.info.fps)
+                   for p, s in zip(cleaned, seconds, strict=True)]
         motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
         borders = [len(motion.features)]
         for i, (p, s) in enumerate(zip(cleaned[1:], seconds[1:], strict=True), start=1):
-            if s is None:
-                s = float(self.estimate_rows(self.runtime.encode_text([p]), rng)[0]
-                          * self.info.time_factor / self.info.fps)
             motion = self.complete(motion, p, s, "suffix", seed + i, options, progress)
             borders.append(len(motion.features))
         return GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import MotionInputError
 from ..motion.features import FeatureLayout
-from ..motion.parts import part_token_order
+from ..motion.parts import token_joint_order
 from ..runtime.base import GeneratorInfo
 
 
@@ -24,8 +24,7 @@ def joint_columns(info: GeneratorInfo, num_joints: int) -> tuple[np.ndarray, boo
     joint_down = int(vq.get("joint_down", 0))
     if joint_down == 0:
         return np.arange(num_joints), aux
-    order = part_token_order(num_joints) if vq.get("joint_order", "parts") == "parts" else \
-        list(range(num_joints)) + [-1] * ((-num_joints) % (2 ** joint_down))
+    order = token_joint_order(num_joints, joint_down, vq.get("joint_order", "parts"))
     group = 2 ** joint_down
     cols = np.zeros(num_joints, int)
     for pos, j in enumerate(order):

@@ -64,6 +64,15 @@ def resolve_selection(skeleton: Skeleton, joints: Iterable[str] | None = None,
     return sorted(chosen)
 
 
+def token_joint_order(num_joints: int, joint_down: int, joint_order: str = "parts") -> list[int]:
+    """Joint order along the VQ-VAE's joint axis (-1 = padding) for `joint_down` stride-2 groupings."""
+    if joint_down == 0:
+        return list(range(num_joints))
+    if joint_order == "parts":
+        return part_token_order(num_joints)
+    return list(range(num_joints)) + [-1] * ((-num_joints) % (2 ** joint_down))
+
+
 def part_token_order(num_joints: int) -> list[int]:
     """Joint order (with -1 for padding) so that stride-2 x2 grouping makes one token per body part.
 

@@ -53,8 +53,7 @@ class TorchGeneratorRuntime:
         residual = None
         if residual_path is not None:
             rs = load_checkpoint(residual_path, "residual")
-            if rs["meta"]["vq_path"] != meta["vq_path"] and Path(rs["meta"]["vq_path"]).resolve() != \
-                    Path(meta["vq_path"]).resolve():
+            if Path(rs["meta"]["vq_path"]).resolve() != Path(meta["vq_path"]).resolve():
                 raise ValueError("the residual and mask transformers were trained on different VQ-VAEs")
             residual = ResidualTransformer2D(_t2d(rs["meta"]["transformer"]), vq.cfg.num_quantizers)
             residual.load_state_dict(rs["model"])

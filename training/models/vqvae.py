@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from backend.motion.parts import part_token_order
+from backend.motion.parts import token_joint_order
 
 from .joint_map import CHANNELS, features_to_joint_map, joint_map_to_features
 from .rvq import ResidualVQ
@@ -115,12 +115,8 @@ class MotionVQVAE(nn.Module):
                 self.fuse.bias.zero_()
 
     def _order(self) -> list[int]:
-        nj = self.num_joints
-        if self.cfg.kind != "joint2d" or self.cfg.joint_down == 0:
-            return list(range(nj))
-        if self.cfg.joint_order == "parts":
-            return part_token_order(nj)
-        return list(range(nj)) + [-1] * ((-nj) % (2 ** self.cfg.joint_down))
+        joint_down = self.cfg.joint_down if self.cfg.kind == "joint2d" else 0
+        return token_joint_order(self.num_joints, joint_down, self.cfg.joint_order)
 
     @property
     def token_columns(self) -> int:

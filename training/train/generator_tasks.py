@@ -8,7 +8,6 @@ generator shares one feature normalisation.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from training.data.normalize import Normalizer
 from training.data.source import open_source
 from training.data.text_motion import TextMotionDataset
 from training.data.windows import MotionWindowDataset
+from training.eval.metrics import mpjpe
 from training.models.masking import bert_corrupt, sample_mask
 from training.models.text_encoder import SentenceEncoder
 from training.models.transformer2d import LengthEstimator, MaskTransformer2D, ResidualTransformer2D, Transformer2DConfig
@@ -58,6 +58,14 @@ def load_vq(path: str | Path) -> tuple[MotionVQVAE, Normalizer, dict]:
     model = MotionVQVAE(VQVAEConfig(**state["meta"]["vq"]))
     model.load_state_dict(state["model"])
     return model.eval(), normalizer_from_meta(state["meta"]["normalizer"]), state["meta"]
+
+
+def _sentence_encoder(config: dict) -> tuple[SentenceEncoder, dict]:
+    """The frozen text encoder named in [text] and its description for the checkpoint's meta."""
+    text = config.get("text", {})
+    kind, path = text.get("encoder", "minilm"), text.get("path")
+    encoder = SentenceEncoder(kind, path)
+    return encoder, {"encoder": kind, "path": path, "dim": encoder.dim}
 
 
 def _data_root(config: dict) -> Path:
@@ -125,10 +133,10 @@ def vq_reconstruction(model: MotionVQVAE, norm: Normalizer, root: Path, split: s
         tokens = model.encode(x)
         rec = norm.denormalize(model.decode(tokens)[0].numpy())
         true_j, rec_j = features_to_joints(feats[:t]), features_to_joints(rec)
-        global_errs.append(np.linalg.norm(true_j - rec_j, axis=-1).mean())
-        errs.append(np.linalg.norm((true_j - true_j[:, :1]) - (rec_j - rec_j[:, :1]), axis=-1).mean())
+        global_errs.append(mpjpe(rec_j, true_j, root_aligned=False))
+        errs.append(mpjpe(rec_j, true_j))
         perplex.append(model.quantizer.layers[0].perplexity(tokens[..., 0]))
-    return {"mpjpe_mm": float(np.mean(errs) * 1000), "global_mpjpe_mm": float(np.mean(global_errs) * 1000),
+    return {"mpjpe_mm": float(np.mean(errs)), "global_mpjpe_mm": float(np.mean(global_errs)),
             "perplexity_q0": float(np.mean(perplex))}
 
 
@@ -147,9 +155,7 @@ class _TokenTask:
         self.vq, self.normalizer, self.vq_meta = load_vq(self.vq_path)
         for p in self.vq.parameters():
             p.requires_grad_(False)
-        text = config.get("text", {})
-        self.text_kind, self.text_path = text.get("encoder", "minilm"), text.get("path")
-        self.text = SentenceEncoder(self.text_kind, self.text_path)
+        self.text, self.text_meta = _sentence_encoder(config)
         self.model_cfg = model_cfg
         self._train = TextMotionDataset(self.root, "train", normalizer=self.normalizer, seed=seed)
         self._val = TextMotionDataset(self.root, "val", normalizer=self.normalizer, seed=seed + 1,
@@ -186,7 +192,7 @@ class _TokenTask:
     def meta(self) -> dict:
         return {"transformer": self.transformer_config().to_dict(), "vq_path": self.vq_path,
                 "vq": self.vq_meta["vq"], "normalizer": self.vq_meta["normalizer"],
-                "text": {"encoder": self.text_kind, "path": self.text_path, "dim": self.text.dim},
+                "text": self.text_meta,
                 "data_root": str(self.root)}
 
     def _val_batches(self, count: int = 4, size: int = 32):
@@ -258,9 +264,7 @@ class LengthTask:
     def __init__(self, config: dict, seed: int = 0):
         self.config, self.seed = config, seed
         self.root = _data_root(config)
-        text = config.get("text", {})
-        self.text_kind, self.text_path = text.get("encoder", "minilm"), text.get("path")
-        self.text = SentenceEncoder(self.text_kind, self.text_path)
+        self.text, self.text_meta = _sentence_encoder(config)
         self.model_cfg = dict(config.get("model", {}))
         # whole clips: the length to predict is the caption's full length, not a random crop
         self._train = TextMotionDataset(self.root, "train", seed=seed, random_crop=False)
@@ -295,11 +299,8 @@ class LengthTask:
     def meta(self) -> dict:
         return {"length": {"text_dim": self.text.dim, "classes": self.classes, **self.model_cfg},
                 "unit": self.unit, "fps": self._train.config.fps,
-                "text": {"encoder": self.text_kind, "path": self.text_path, "dim": self.text.dim}}
+                "text": self.text_meta}
 
 
 TASKS = {"vq": VQTask, "mask": MaskTask, "residual": ResidualTask, "length": LengthTask}
 
-
-def describe(task) -> str:
-    return f"{task.kind}: {asdict(task.transformer_config()) if hasattr(task, 'transformer_config') else ''}"
