@@ -163,6 +163,8 @@ class _TokenTask:
         self.columns = self.vq.token_columns
         self.time_factor = self.vq.time_factor
         self.max_frames = self._train.config.max_motion_length // self.time_factor
+        # [masking] spatial = false: the ablation that masks whole time steps only (all joints of a frame)
+        self.spatial_masking = bool(config.get("masking", {}).get("spatial", True)) and self.columns > 1
 
     def transformer_config(self) -> Transformer2DConfig:
         cfg = dict(self.model_cfg)
@@ -213,7 +215,7 @@ class MaskTask(_TokenTask):
         base = ids[..., 0]
         cfg = self.transformer_config()
         mask = sample_mask(lengths, base.shape[1], base.shape[2], generator=generator,
-                           spatial=self.columns > 1)
+                           spatial=self.spatial_masking)
         inp = bert_corrupt(base, mask, cfg.mask_id, cfg.num_codes, generator=generator)
         inp = torch.where(valid[..., None], inp, torch.full_like(inp, cfg.pad_id))
         logits = model(inp, batch["text"], valid)
