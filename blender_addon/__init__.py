@@ -1,38 +1,31 @@
 """MoGenTS text-to-motion add-on (Blender 4.2+ extension).
 
-This first version registers the sidebar tab and shows the add-on's status. Generation, retargeting,
-editing and library search arrive with the backend service; the add-on stays thin (bpy, numpy and the
-standard library only) and talks to that service over loopback.
+Thin by design (bpy, numpy and the standard library only): the sidebar collects a prompt and settings,
+a worker thread talks to the backend service over loopback, and operators write the retargeted result
+onto the active armature as new actions. Generation, retargeting math, editing and retrieval all run in
+the backend (`mogents serve`), which the add-on can start itself.
 """
 
 from __future__ import annotations
 
 import bpy
 
+from . import backend_process, edit_ops, generate_ops, library_ops, panels, properties, task_operator
+
 ADDON_VERSION = (0, 1, 0)
 
-
-class MOGENTS_PT_main(bpy.types.Panel):
-    bl_label = "MoGenTS"
-    bl_idname = "MOGENTS_PT_main"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "MoGenTS"
-
-    def draw(self, context: bpy.types.Context) -> None:
-        col = self.layout.column()
-        col.label(text=f"Version {'.'.join(map(str, ADDON_VERSION))}")
-        col.label(text="Backend service: not available in this version", icon="INFO")
-
-
-_CLASSES = (MOGENTS_PT_main,)
+_CLASSES = (*generate_ops.CLASSES, *edit_ops.CLASSES, *library_ops.CLASSES, task_operator.MOGENTS_OT_cancel,
+            *panels.CLASSES)
 
 
 def register() -> None:
+    properties.register()
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
 
 
 def unregister() -> None:
+    backend_process.stop()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)
+    properties.unregister()

@@ -1,0 +1,163 @@
+"""Operators: regenerate the selected bones over a frame range, and append "then ..." at the playhead.
+
+Editing works on the MoGenTS action applied to the active armature (it carries the motion's features and
+the bone map used). The backend regenerates the body parts covering the selected bones' joints; the add-on
+then writes a new action in which only the selected bones inside the frame range take the new keys: every
+other bone and frame keeps its previous value exactly (tolerance 0, by construction).
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from . import motion_store, session
+from .generate_ops import active_armature, connection, retarget_all
+from .keys import PoseTrack
+from .requests_body import retarget_values
+from .rig import describe_armature, selected_bone_names
+from .task_operator import TaskOperator
+
+
+def applied_motion(obj: bpy.types.Object) -> tuple[bpy.types.Action, dict, np.ndarray]:
+    action = obj.animation_data.action if obj.animation_data else None
+    if action is None:
+        raise ValueError(f"{obj.name} has no action; generate a motion first")
+    return action, motion_store.motion_meta(action) or {}, motion_store.motion_features(action)
+
+
+def scene_range(scene: bpy.types.Scene) -> tuple[int, int]:
+    if scene.use_preview_range:
+        return scene.frame_preview_start, scene.frame_preview_end
+    return scene.frame_start, scene.frame_end
+
+
+def motion_frames(meta: dict, first: int, last: int) -> tuple[int, int]:
+    """Scene frames [first, last] -> motion frames [a, b) clipped to the motion."""
+    start, step, total = meta["start_frame"], meta["step"], meta["frames"]
+    a = int(np.floor((first - start) / step + 1e-6))
+    b = int(np.floor((last - start) / step + 1e-6)) + 1
+    a, b = max(0, a), min(total, b)
+    if b - a < 1:
+        raise ValueError(f"the frame range {first}-{last} does not overlap the motion "
+                         f"(frames {start}-{start + step * (total - 1):.0f})")
+    return a, b
+
+
+def selected_joints(obj: bpy.types.Object, meta: dict) -> tuple[list[str], list[str]]:
+    bones = selected_bone_names(obj)
+    if not bones:
+        raise ValueError("select the bones to regenerate (pose mode)")
+    joint_of = {bone: joint for joint, bone in meta.get("bone_map", {}).items()}
+    unmapped = [b for b in bones if b not in joint_of]
+    if unmapped:
+        raise ValueError(f"bone(s) {', '.join(unmapped[:4])} have no joint in the bone map; select mapped bones")
+    return bones, sorted({joint_of[b] for b in bones})
+
+
+def merge_tracks(old: PoseTrack, new: PoseTrack, bones: list[str], a: int, b: int) -> PoseTrack:
+    """Old keys everywhere, the new ones for `bones` over motion frames [a, b)."""
+    rotations = {name: q.copy() for name, q in old.rotations.items()}
+    for name in bones:
+        if name in new.rotations:
+            rotations.setdefault(name, new.rotations[name].copy())[a:b] = new.rotations[name][a:b]
+    root_loc = None if old.root_location is None else old.root_location.copy()
+    if new.root_bone in bones and new.root_location is not None:
+        root_loc = new.root_location.copy() if root_loc is None else root_loc
+        root_loc[a:b] = new.root_location[a:b]
+    # keep quaternion signs continuous across the seams
+    for q in rotations.values():
+        flips = np.cumsum(np.r_[0, (np.sum(q[1:] * q[:-1], axis=1) < 0).astype(int)]) % 2
+        q[flips == 1] *= -1
+    return PoseTrack(rotations, old.root_bone or new.root_bone, root_loc)
+
+
+class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
+    """Regenerate the selected bones over the preview range (or the scene range) with a new prompt"""
+
+    bl_idname = "mogents.edit_selection"
+    bl_label = "Regenerate selection"
+
+    def prepare(self, context):
+        scene, settings = context.scene, context.scene.mogents
+        obj = active_armature(context)
+        action, meta, features = applied_motion(obj)
+        bones, joints = selected_joints(obj, meta)
+        a, b = motion_frames(meta, *scene_range(scene))
+        prompt = " ".join(settings.edit_prompt.split())
+        if not prompt:
+            raise ValueError("type the new prompt for the selection")
+        old = motion_store.track_from_action(obj, action, meta["frames"], meta["start_frame"], meta["step"])
+        armature = describe_armature(obj)
+        values = retarget_values(settings, meta["fps"])
+        values["mapping"] = values["mapping"] or meta.get("bone_map")
+        body = {"motion": {"features": features.round(5).tolist(), "fps": meta["fps"]}, "frames": [a, b],
+                "joints": joints, "prompt": prompt, "seed": int(settings.seed)}
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            client = session.client(conn)
+            progress(0.1, "editing")
+            motion = client.edit(body)
+            motion = motion.get("motion", motion)
+            tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
+            return (motion, tracks[0], old, bones, a, b, meta, prompt) if tracks else None
+
+        return work
+
+    def apply(self, context, result):
+        if result is None:
+            return
+        motion, retargeted, old, bones, a, b, meta, prompt = result
+        obj = active_armature(context)
+        merged = merge_tracks(old, PoseTrack.from_retarget(retargeted), bones, a, b)
+        action = motion_store.apply_track(obj, merged, motion, f"edit: {prompt}", meta["start_frame"], meta["step"],
+                                          meta.get("bone_map", {}), preview=False,
+                                          extra={"edited_frames": [a, b], "edited_bones": bones})
+        self.report({"INFO"}, f"{action.name}: {len(bones)} bone(s), motion frames {a}-{b - 1}")
+
+
+class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
+    """Cut the motion at the playhead and continue it with the 'then ...' prompt (with a generated transition)"""
+
+    bl_idname = "mogents.compose_then"
+    bl_label = "Append at playhead"
+
+    def prepare(self, context):
+        scene, settings = context.scene, context.scene.mogents
+        obj = active_armature(context)
+        _, meta, features = applied_motion(obj)
+        cut = int(np.floor((scene.frame_current - meta["start_frame"]) / meta["step"] + 1e-6)) + 1
+        if not 4 <= cut <= meta["frames"]:
+            raise ValueError("put the playhead inside the motion (at least 4 frames after its start)")
+        prompt = " ".join(settings.then_prompt.split())
+        if not prompt:
+            raise ValueError("type what happens next")
+        body = {"motion": {"features": features[:cut].round(5).tolist(), "fps": meta["fps"]}, "prompts": [prompt],
+                "seconds": [float(settings.then_seconds)], "seed": int(settings.seed)}
+        armature = describe_armature(obj)
+        values = retarget_values(settings, meta["fps"])
+        values["mapping"] = values["mapping"] or meta.get("bone_map")
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            client = session.client(conn)
+            progress(0.1, "composing")
+            motion = client.compose(body)
+            motion = motion.get("motion", motion)
+            tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
+            return (motion, tracks[0], meta, f"{meta['prompt']}, {prompt}") if tracks else None
+
+        return work
+
+    def apply(self, context, result):
+        if result is None:
+            return
+        motion, retargeted, meta, prompt = result
+        obj = active_armature(context)
+        action = motion_store.apply_track(obj, PoseTrack.from_retarget(retargeted), motion, prompt,
+                                          meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False)
+        self.report({"INFO"}, f"{action.name}: {len(motion['features'])} frames")
+
+
+CLASSES = (MOGENTS_OT_edit_selection, MOGENTS_OT_compose_then)

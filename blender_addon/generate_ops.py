@@ -1,0 +1,269 @@
+"""Operators: backend lifecycle, Generate, variations (preview / keep), bone map detection and files."""
+
+from __future__ import annotations
+
+import json
+
+import bpy
+from bpy.props import IntProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from . import motion_store, session
+from .client import BackendError
+from .keys import PoseTrack
+from .properties import preferences
+from .requests_body import generate_body, progress_fraction, retarget_body, retarget_values
+from .rig import describe_armature
+from .task_operator import TaskOperator, status
+
+
+def active_armature(context: bpy.types.Context) -> bpy.types.Object:
+    obj = context.active_object
+    if obj is None or obj.type != "ARMATURE":
+        raise ValueError("select the armature to animate (make it the active object)")
+    return obj
+
+
+def connection(context: bpy.types.Context) -> session.Connection:
+    return session.Connection.from_preferences(preferences(context))
+
+
+def start_frame(context: bpy.types.Context) -> int:
+    settings = context.scene.mogents
+    return context.scene.frame_current if settings.use_playhead else settings.start_frame
+
+
+def apply_variation(context: bpy.types.Context, key: str, preview: bool = True) -> bpy.types.Action:
+    """Key one stored variation onto the active armature (a new action; the previous preview goes)."""
+    obj = active_armature(context)
+    variation = motion_store.get(key)
+    fps = float(variation.motion["fps"])
+    return motion_store.apply_track(
+        obj, PoseTrack.from_retarget(variation.retarget), variation.motion, variation.prompt, start_frame(context),
+        motion_store.scene_step(context.scene, fps), variation.retarget.get("bone_map", {}).get("mapping", {}), preview)
+
+
+def retarget_all(client, armature: dict, motions: list[dict], values: dict, progress, cancelled,
+                 lo: float = 0.9) -> list[dict]:
+    tracks = []
+    for i, motion in enumerate(motions):
+        if cancelled():
+            return []
+        tracks.append(client.retarget(retarget_body(armature, motion["joints"], values)))
+        progress(lo + (1 - lo) * (i + 1) / len(motions), f"retarget {i + 1}/{len(motions)}")
+    return tracks
+
+
+class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
+    """Generate motion from the prompt and key it onto the active armature"""
+
+    bl_idname = "mogents.generate"
+    bl_label = "Generate"
+
+    def prepare(self, context):
+        settings = context.scene.mogents
+        armature = describe_armature(active_armature(context))
+        body = generate_body(settings)
+        values = retarget_values(settings, 20.0)
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            client = session.client(conn)
+            progress(0.02, "connected")
+            result = None
+            for event in client.stream_generate(body, cancelled):
+                if event.get("event") == "progress":
+                    progress(*progress_fraction(event))
+                elif event.get("event") == "result":
+                    result = event
+            if cancelled() or result is None:
+                if not cancelled():
+                    raise BackendError("the backend closed the stream without a result")
+                return None
+            motions = result["motions"]
+            values["options"]["fps"] = float(motions[0]["fps"])
+            return body["prompt"], motions, retarget_all(client, armature, motions, values, progress, cancelled)
+
+        return work
+
+    def apply(self, context, result):
+        if result is None:
+            return
+        prompt, motions, tracks = result
+        settings = context.scene.mogents
+        settings.results.clear()
+        for i, (motion, track) in enumerate(zip(motions, tracks, strict=True)):
+            item = settings.results.add()
+            item.key = motion_store.remember(motion_store.Variation(motion, track, prompt))
+            item.label = f"{i + 1}: seed {motion.get('seed', settings.seed)}"
+            item.seconds = len(motion["joints"]) / float(motion["fps"])
+        settings.result_index = 0
+        action = apply_variation(context, settings.results[0].key)
+        warnings = tracks[0].get("warnings") or []
+        self.report({"WARNING"} if warnings else {"INFO"},
+                    f"{action.name}: {len(motions)} variation(s)" + (f"; {warnings[0]}" if warnings else ""))
+
+
+class MOGENTS_OT_preview_variation(bpy.types.Operator):
+    """Show this variation on the armature (replaces the previous preview, not your own actions)"""
+
+    bl_idname = "mogents.preview_variation"
+    bl_label = "Preview variation"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(default=-1)
+
+    def execute(self, context):
+        settings = context.scene.mogents
+        index = settings.result_index if self.index < 0 else self.index
+        if not 0 <= index < len(settings.results):
+            self.report({"ERROR"}, "no such variation")
+            return {"CANCELLED"}
+        try:
+            apply_variation(context, settings.results[index].key)
+        except (ValueError, KeyError) as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        settings.result_index = index
+        return {"FINISHED"}
+
+
+class MOGENTS_OT_keep(bpy.types.Operator):
+    """Keep the previewed variation as a normal action (optionally pushed to the NLA)"""
+
+    bl_idname = "mogents.keep"
+    bl_label = "Keep"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        try:
+            action = motion_store.keep(active_armature(context), context.scene.mogents.push_nla)
+        except ValueError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"kept {action.name}")
+        return {"FINISHED"}
+
+
+class MOGENTS_OT_backend_start(TaskOperator, bpy.types.Operator):
+    """Start (or connect to) the MoGenTS backend"""
+
+    bl_idname = "mogents.backend_start"
+    bl_label = "Start backend"
+    bl_options = {"REGISTER"}
+
+    def prepare(self, context):
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            progress(0.1, "starting the backend")
+            return session.client(conn, start=True).health()
+
+        return work
+
+    def apply(self, context, health):
+        st = status(context)
+        st.connected = True
+        provider = health.get("provider") or health.get("execution_provider", "?")
+        st.health = f"{health.get('status', 'ok')} · {provider}"
+        self.report({"INFO"}, f"backend ready ({provider})")
+
+
+class MOGENTS_OT_backend_stop(bpy.types.Operator):
+    """Stop the backend this add-on started (a backend started elsewhere is only disconnected)"""
+
+    bl_idname = "mogents.backend_stop"
+    bl_label = "Stop backend"
+
+    def execute(self, context):
+        stopped = session.disconnect(stop_process=True)
+        st = status(context)
+        st.connected, st.health = False, ""
+        self.report({"INFO"}, "backend stopped" if stopped else "disconnected")
+        return {"FINISHED"}
+
+
+class MOGENTS_OT_detect_bone_map(TaskOperator, bpy.types.Operator):
+    """Ask the backend which bones stand for which joints; fills the editable map and the unmapped list"""
+
+    bl_idname = "mogents.detect_bone_map"
+    bl_label = "Detect bone map"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def prepare(self, context):
+        armature = describe_armature(active_armature(context))
+        preset = context.scene.mogents.preset
+        preset = "auto" if preset == "custom" else preset
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            return session.client(conn).detect_bone_map(armature, preset)
+
+        return work
+
+    def apply(self, context, answer):
+        settings = context.scene.mogents
+        bone_map = answer.get("bone_map", answer)
+        fill_bone_map(settings, bone_map)
+        self.report({"INFO"}, f"{settings.detected_preset}: confidence {settings.map_confidence:.2f}, "
+                              f"{len(bone_map.get('unmapped_bones', []))} unmapped bones")
+
+
+def fill_bone_map(settings, bone_map: dict) -> None:
+    settings.bone_map.clear()
+    for joint, bone in bone_map.get("mapping", {}).items():
+        pair = settings.bone_map.add()
+        pair.joint, pair.bone = joint, bone or ""
+    for joint in bone_map.get("missing_joints", []):
+        pair = settings.bone_map.add()
+        pair.joint, pair.bone = joint, ""
+    settings.detected_preset = str(bone_map.get("preset", ""))
+    settings.map_confidence = float(bone_map.get("confidence", 0.0))
+    settings.unmapped = ", ".join(bone_map.get("unmapped_bones", []))
+
+
+class MOGENTS_OT_save_bone_map(bpy.types.Operator, ExportHelper):
+    """Save the bone map below as JSON (reusable on other rigs with the same names)"""
+
+    bl_idname = "mogents.save_bone_map"
+    bl_label = "Save bone map"
+    filename_ext = ".json"
+    filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+
+    def execute(self, context):
+        mapping = {p.joint: p.bone for p in context.scene.mogents.bone_map if p.bone}
+        if not mapping:
+            self.report({"ERROR"}, "the bone map is empty; detect it first")
+            return {"CANCELLED"}
+        with open(self.filepath, "w", encoding="utf-8") as f:
+            json.dump({"mapping": mapping}, f, indent=1)
+        return {"FINISHED"}
+
+
+class MOGENTS_OT_load_bone_map(bpy.types.Operator, ImportHelper):
+    """Load a bone map JSON ({"mapping": {joint: bone}}) and use it as the custom map"""
+
+    bl_idname = "mogents.load_bone_map"
+    bl_label = "Load bone map"
+    bl_options = {"REGISTER", "UNDO"}
+    filename_ext = ".json"
+    filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+
+    def execute(self, context):
+        try:
+            with open(self.filepath, encoding="utf-8") as f:
+                data = json.load(f)
+            mapping = data["mapping"]
+            if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+                raise ValueError("'mapping' must map joint names to bone names")
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            self.report({"ERROR"}, f"{self.filepath}: not a bone map ({err})")
+            return {"CANCELLED"}
+        settings = context.scene.mogents
+        fill_bone_map(settings, {"mapping": mapping, "preset": "custom", "confidence": 1.0})
+        settings.preset = "custom"
+        return {"FINISHED"}
+
+
+CLASSES = (MOGENTS_OT_generate, MOGENTS_OT_preview_variation, MOGENTS_OT_keep, MOGENTS_OT_backend_start,
+           MOGENTS_OT_backend_stop, MOGENTS_OT_detect_bone_map, MOGENTS_OT_save_bone_map, MOGENTS_OT_load_bone_map)

@@ -1,0 +1,190 @@
+"""The MoGenTS tab of the 3D Viewport sidebar: backend, generate, apply, edit, library."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import backend_process, tasks
+from .properties import preferences
+
+
+class _Panel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MoGenTS"
+
+
+def _progress(layout, context) -> bool:
+    """Progress bar + Cancel while a task runs; returns True when busy."""
+    st = context.window_manager.mogents
+    task = tasks.current()
+    if task is None or task.state.done:
+        return False
+    row = layout.row(align=True)
+    if hasattr(row, "progress"):  # Blender 4.0+
+        row.progress(factor=st.progress, type="BAR", text=st.message or "working")
+    else:
+        row.label(text=f"{st.message} {st.progress:.0%}")
+    row.operator("mogents.cancel", text="", icon="CANCEL")
+    return True
+
+
+class MOGENTS_PT_main(_Panel, bpy.types.Panel):
+    bl_label = "MoGenTS"
+    bl_idname = "MOGENTS_PT_main"
+
+    def draw(self, context):
+        layout = self.layout
+        st = context.window_manager.mogents
+        prefs = preferences(context)
+        row = layout.row(align=True)
+        code = backend_process.crashed()
+        if code is not None:
+            row.label(text=f"Backend exited (code {code})", icon="ERROR")
+        elif st.connected:
+            row.label(text=f"Backend: {st.health}", icon="CHECKMARK")
+        else:
+            row.label(text="Backend: not connected", icon="UNLINKED")
+        row.operator("mogents.backend_start", text="", icon="PLAY" if prefs.connection == "LAUNCH" else "LINKED")
+        row.operator("mogents.backend_stop", text="", icon="PAUSE")
+        _progress(layout, context)
+
+
+class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
+    bl_label = "Generate"
+    bl_parent_id = "MOGENTS_PT_main"
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.mogents
+        busy = tasks.current() is not None and not tasks.current().state.done
+        layout.prop(s, "prompt", text="")
+        row = layout.row(align=True)
+        row.prop(s, "auto_length")
+        sub = row.row(align=True)
+        sub.enabled = not s.auto_length
+        sub.prop(s, "seconds")
+        row = layout.row(align=True)
+        row.prop(s, "seed")
+        row.prop(s, "variations")
+        layout.prop(s, "show_advanced", icon="PREFERENCES")
+        if s.show_advanced:
+            row = layout.row(align=True)
+            row.prop(s, "cfg")
+            row.prop(s, "steps")
+        col = layout.column()
+        col.enabled = not busy and context.active_object is not None and context.active_object.type == "ARMATURE"
+        col.operator("mogents.generate", icon="PLAY")
+        if len(s.results):
+            box = layout.box()
+            box.label(text="Variations")
+            for i, item in enumerate(s.results):
+                op = box.operator("mogents.preview_variation", text=f"{item.label} ({item.seconds:.1f} s)",
+                                  depress=i == s.result_index)
+                op.index = i
+            row = box.row(align=True)
+            row.prop(s, "push_nla")
+            row.operator("mogents.keep", icon="CHECKMARK")
+
+
+class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
+    bl_label = "Armature"
+    bl_parent_id = "MOGENTS_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.mogents
+        row = layout.row(align=True)
+        row.prop(s, "preset", text="")
+        row.operator("mogents.detect_bone_map", text="", icon="VIEWZOOM")
+        if s.detected_preset:
+            layout.label(text=f"{s.detected_preset}: confidence {s.map_confidence:.2f}")
+        if len(s.bone_map):
+            box = layout.box()
+            for pair in s.bone_map:
+                row = box.row(align=True)
+                row.label(text=pair.joint)
+                obj = context.active_object
+                if obj is not None and obj.type == "ARMATURE":
+                    row.prop_search(pair, "bone", obj.data, "bones", text="")
+                else:
+                    row.prop(pair, "bone", text="")
+            row = layout.row(align=True)
+            row.operator("mogents.save_bone_map", icon="EXPORT")
+            row.operator("mogents.load_bone_map", icon="IMPORT")
+        if s.unmapped:
+            col = layout.column()
+            col.label(text="Unmapped bones (left as they are):")
+            col.label(text=s.unmapped[:120] + ("..." if len(s.unmapped) > 120 else ""))
+        row = layout.row(align=True)
+        row.prop(s, "root_motion")
+        row.prop(s, "foot_cleanup")
+        layout.prop(s, "scale")
+        row = layout.row(align=True)
+        row.prop(s, "use_playhead")
+        sub = row.row(align=True)
+        sub.enabled = not s.use_playhead
+        sub.prop(s, "start_frame")
+
+
+class MOGENTS_PT_edit(_Panel, bpy.types.Panel):
+    bl_label = "Edit selection"
+    bl_parent_id = "MOGENTS_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.mogents
+        scene = context.scene
+        rng = "preview range" if scene.use_preview_range else "scene range"
+        layout.label(text=f"Selected bones over the {rng}")
+        layout.prop(s, "edit_prompt", text="")
+        layout.operator("mogents.edit_selection", icon="BONE_DATA")
+        layout.separator()
+        layout.prop(s, "then_prompt", text="")
+        row = layout.row(align=True)
+        row.prop(s, "then_seconds")
+        row.operator("mogents.compose_then", icon="NEXT_KEYFRAME")
+
+
+class MOGENTS_PT_library(_Panel, bpy.types.Panel):
+    bl_label = "Library"
+    bl_parent_id = "MOGENTS_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.mogents
+        layout.prop(s, "query", text="")
+        layout.prop(s, "video_path")
+        row = layout.row(align=True)
+        row.prop(s, "top_k")
+        row.operator("mogents.library_search", icon="VIEWZOOM")
+        for i, hit in enumerate(s.hits):
+            row = layout.row(align=True)
+            row.prop(hit, "score", text="", emboss=False)
+            op = row.operator("mogents.select_hit", text=f"{hit.label}: {hit.caption[:40]}", depress=i == s.hit_index)
+            op.index = i
+        if len(s.hits):
+            layout.operator("mogents.library_apply", icon="ARMATURE_DATA")
+        layout.separator()
+        layout.prop(s, "library_folder")
+        layout.operator("mogents.library_add_folder", icon="FILE_FOLDER")
+
+
+class MOGENTS_OT_select_hit(bpy.types.Operator):
+    """Choose this library result"""
+
+    bl_idname = "mogents.select_hit"
+    bl_label = "Select result"
+
+    index: bpy.props.IntProperty()
+
+    def execute(self, context):
+        context.scene.mogents.hit_index = self.index
+        return {"FINISHED"}
+
+
+CLASSES = (MOGENTS_PT_main, MOGENTS_PT_generate, MOGENTS_PT_apply, MOGENTS_PT_edit, MOGENTS_PT_library,
+           MOGENTS_OT_select_hit)

@@ -1,0 +1,154 @@
+"""Add-on preferences and the per-scene settings the sidebar edits."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+PRESET_ITEMS = [
+    ("auto", "Auto-detect", "Pick the preset whose bone names match best"),
+    ("smpl", "SMPL / SMPL-X", ""),
+    ("mixamo", "Mixamo", "With or without the mixamorig: prefix"),
+    ("rigify", "Rigify", "Metarig, or the generated rig's DEF-/FK bones"),
+    ("ue", "Unreal mannequin", "UE4 and UE5 names"),
+    ("cmu", "CMU BVH", ""),
+    ("custom", "Custom", "The map edited below"),
+]
+
+
+class MOGENTS_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    connection: EnumProperty(
+        name="Backend", default="LAUNCH",
+        items=[("LAUNCH", "Start it here", "Start the backend as a subprocess of Blender"),
+               ("STATE_FILE", "Running (state file)", "Connect to a running `mogents serve` via its state file"),
+               ("URL", "Running (URL + token)", "Connect to a running backend at a given address")])
+    command: StringProperty(name="Command", default="mogents serve",
+                            description="How to start the backend (a path to `mogents`, or `python -m backend.cli.main "
+                                        "serve`); --port 0 and --device are appended")
+    url: StringProperty(name="URL", default="http://127.0.0.1:8765")
+    token: StringProperty(name="Token", subtype="PASSWORD",
+                          description="Leave empty to read it from the state file or MOGENTS_TOKEN")
+    auto_start: BoolProperty(name="Start with the first request", default=True)
+    device: EnumProperty(name="Device", default="auto",
+                         items=[("auto", "Auto", "GPU when it works, else CPU"), ("cpu", "CPU", ""),
+                                ("cuda", "GPU (CUDA)", "")])
+
+    def draw(self, context: bpy.types.Context) -> None:
+        col = self.layout.column()
+        col.prop(self, "connection")
+        if self.connection == "LAUNCH":
+            col.prop(self, "command")
+            col.prop(self, "device")
+            col.prop(self, "auto_start")
+        elif self.connection == "URL":
+            col.prop(self, "url")
+            col.prop(self, "token")
+
+
+class MOGENTS_PG_variation(bpy.types.PropertyGroup):
+    key: StringProperty()       # index into results.store
+    label: StringProperty()
+    seconds: FloatProperty()
+
+
+class MOGENTS_PG_bone_pair(bpy.types.PropertyGroup):
+    joint: StringProperty(name="Joint")     # SMPL joint name
+    bone: StringProperty(name="Bone")       # armature bone (empty: unmapped)
+
+
+class MOGENTS_PG_hit(bpy.types.PropertyGroup):
+    entry_id: StringProperty()
+    label: StringProperty()
+    caption: StringProperty()
+    score: FloatProperty()
+
+
+class MOGENTS_PG_settings(bpy.types.PropertyGroup):
+    prompt: StringProperty(name="Prompt", default="a person walks forward and waves")
+    auto_length: BoolProperty(name="Auto length", default=False,
+                              description="Let the model choose the duration")
+    seconds: FloatProperty(name="Seconds", default=4.0, min=0.5, max=9.8)
+    seed: IntProperty(name="Seed", default=0, min=0)
+    variations: IntProperty(name="Variations", default=1, min=1, max=8)
+    cfg: FloatProperty(name="CFG scale", default=4.0, min=0.0, max=20.0)
+    steps: IntProperty(name="Steps", default=10, min=1, max=50)
+    show_advanced: BoolProperty(name="Advanced", default=False)
+
+    preset: EnumProperty(name="Bone map", items=PRESET_ITEMS, default="auto")
+    bone_map: CollectionProperty(type=MOGENTS_PG_bone_pair)
+    bone_map_index: IntProperty()
+    detected_preset: StringProperty()
+    map_confidence: FloatProperty()
+    unmapped: StringProperty(description="Bones the map leaves alone")
+    root_motion: BoolProperty(name="Root motion", default=True,
+                              description="Move the character through space; off keeps it in place")
+    scale: FloatProperty(name="Scale", default=0.0, min=0.0,
+                         description="Root motion scale; 0 = from the leg length of the rig")
+    foot_cleanup: BoolProperty(name="Keep planted feet", default=True)
+    start_frame: IntProperty(name="Start frame", default=1)
+    use_playhead: BoolProperty(name="At playhead", default=False)
+    push_nla: BoolProperty(name="Push to NLA", default=False)
+
+    results: CollectionProperty(type=MOGENTS_PG_variation)
+    result_index: IntProperty(name="Variation", default=0)
+
+    edit_prompt: StringProperty(name="New prompt", default="a person raises the right arm")
+    then_prompt: StringProperty(name="Then", default="then the person sits down")
+    then_seconds: FloatProperty(name="Seconds", default=3.0, min=0.5, max=9.8)
+
+    query: StringProperty(name="Search", default="a person jumps")
+    video_path: StringProperty(name="Video", subtype="FILE_PATH")
+    library_folder: StringProperty(name="Folder", subtype="DIR_PATH")
+    top_k: IntProperty(name="Results", default=10, min=1, max=100)
+    hits: CollectionProperty(type=MOGENTS_PG_hit)
+    hit_index: IntProperty()
+
+    render_out: StringProperty(name="Output", subtype="DIR_PATH", default="//videos")
+    render_engine: EnumProperty(name="Engine", default="BLENDER_WORKBENCH",
+                                items=[("BLENDER_WORKBENCH", "Workbench", ""), ("BLENDER_EEVEE", "EEVEE", ""),
+                                       ("CYCLES", "Cycles", "")])
+    render_resolution: IntProperty(name="Resolution", default=512, min=64, max=2048)
+    motions_folder: StringProperty(name="Motions", subtype="DIR_PATH")
+
+
+class MOGENTS_PG_status(bpy.types.PropertyGroup):
+    """Window-manager state (not saved with the file): connection and the running task."""
+
+    connected: BoolProperty()
+    health: StringProperty()
+    busy: BoolProperty()
+    progress: FloatProperty(min=0.0, max=1.0, subtype="FACTOR")
+    message: StringProperty()
+
+
+CLASSES = (MOGENTS_AP_preferences, MOGENTS_PG_variation, MOGENTS_PG_bone_pair, MOGENTS_PG_hit, MOGENTS_PG_settings,
+           MOGENTS_PG_status)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.mogents = PointerProperty(type=MOGENTS_PG_settings)
+    bpy.types.WindowManager.mogents = PointerProperty(type=MOGENTS_PG_status)
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.mogents
+    del bpy.types.Scene.mogents
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
+
+
+def preferences(context: bpy.types.Context | None = None) -> MOGENTS_AP_preferences:
+    context = context or bpy.context
+    return context.preferences.addons[__package__].preferences
