@@ -1,8 +1,9 @@
 """Generated motions and their retargeted tracks: kept in memory while previewing, on the action once applied.
 
 An applied action carries what made it (`action["mogents"]`: prompt, seed, fps, start frame, frame step,
-the bone map used) and the motion's features (`action["mogents_features"]`), so editing by selection works
-on it later, also after saving and reopening the file.
+the bone map used), the motion's features (`action["mogents_features"]`) and joint positions
+(`action["mogents_joints"]`, (frames, 22, 3) flattened, Y up, metres), so editing by selection and avatar
+rendering work on it later, also after saving and reopening the file.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def apply_track(obj: bpy.types.Object, track: PoseTrack, motion: dict, prompt: s
             "start_frame": start_frame, "step": step, "bone_map": bone_map, **(extra or {})}
     action["mogents"] = json.dumps(meta)
     action["mogents_features"] = features.ravel().tolist()
+    if "joints" in motion:  # for rendering avatar videos of the applied motion
+        action["mogents_joints"] = np.asarray(motion["joints"], dtype=np.float32).ravel().tolist()
     if preview:
         action[PREVIEW_TAG] = True
     return action
