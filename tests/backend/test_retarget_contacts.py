@@ -1,0 +1,133 @@
+"""Foot contacts: detection on source motions, pinning planted feet on the rig, leaving the rest alone."""
+
+import numpy as np
+import pytest
+
+from backend.motion.retarget import RetargetOptions, armature_from_dict, pose_armature, retarget
+from backend.motion.retarget.contacts import (
+    BLEND_FRAMES,
+    detect_foot_contacts,
+    plant_targets,
+    planted_drift,
+    two_bone_ik,
+)
+from backend.motion.skeleton import SMPL22
+from tests.fixtures.rigs import generated_motion, humanoid_points, long_legs_short_arms_rig, rigify_metarig_like
+
+ANKLE = {"left": SMPL22.index("l_ankle"), "right": SMPL22.index("r_ankle")}
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return generated_motion("a person walks forward", 4.0, 0)
+
+
+def test_a_walk_plants_each_foot_for_a_while_and_a_still_pose_is_planted(walk):
+    contacts = detect_foot_contacts(walk, 20.0)
+    assert contacts.shape == (len(walk), 2)
+    for side in (0, 1):
+        assert 3 <= contacts[:, side].sum() < 0.8 * len(walk)
+        # a plant is a low, slow stretch of the source ankle
+        ankle = walk[:, list(ANKLE.values())[side]]
+        height = ankle[:, 1] - np.percentile(ankle[:, 1], 5)
+        assert height[contacts[:, side]].max() < 0.05 + 1e-9
+        assert height[~contacts[:, side]].mean() > height[contacts[:, side]].mean()
+    points = humanoid_points()
+    still = np.stack([points[n] for n in SMPL22.joint_names])[None].repeat(30, axis=0)
+    assert detect_foot_contacts(still, 20.0).all()
+    assert not detect_foot_contacts(still[:2], 20.0).any()  # too short to tell
+
+
+def test_feet_in_the_air_are_not_planted():
+    points = humanoid_points()
+    pose = np.stack([points[n] for n in SMPL22.joint_names])
+    t = np.arange(60) / 20.0
+    height = np.clip(np.sin(np.pi * (t - 1.0)), 0, None) * 0.4 * (t > 1.0) * (t < 2.0)  # one jump, 1 s to 2 s
+    jump = pose[None] + height[:, None, None] * np.array([0, 1.0, 0])
+    contacts = detect_foot_contacts(jump, 20.0)
+    airborne = height > 0.06
+    assert airborne.any() and not contacts[airborne].any()
+    assert contacts[:15].all() and contacts[-15:].all()
+
+
+def test_two_bone_ik_reaches_reachable_targets_and_keeps_lengths():
+    rng = np.random.default_rng(0)
+    hip = rng.normal(size=(50, 3))
+    direction = rng.normal(size=(50, 3))
+    target = hip + direction / np.linalg.norm(direction, axis=-1, keepdims=True) * rng.uniform(0.2, 0.8, (50, 1))
+    knee = hip + rng.normal(size=(50, 3)) * 0.3
+    pole = rng.normal(size=(50, 3))
+    new_knee, ankle = two_bone_ik(hip, knee, target, 0.45, 0.42, pole)
+    assert np.allclose(ankle, target, atol=1e-9)
+    assert np.allclose(np.linalg.norm(new_knee - hip, axis=-1), 0.45)
+    assert np.allclose(np.linalg.norm(ankle - new_knee, axis=-1), 0.42)
+    # the knee stays in the plane of hip, target and the old knee (bent towards the old knee)
+    normal = np.cross(target - hip, knee + 0.1 * 0.45 * pole / np.linalg.norm(pole, axis=-1, keepdims=True) - hip)
+    assert np.abs(np.sum(normal * (new_knee - hip), axis=-1)).max() < 1e-9
+    far = hip + np.array([0, 0, 5.0])
+    straight_knee, reached = two_bone_ik(hip, knee, far, 0.45, 0.42, pole)
+    assert np.allclose(reached, hip + [0, 0, 0.87], atol=1e-6)
+    assert np.allclose(straight_knee, hip + [0, 0, 0.45], atol=1e-3)
+
+
+def test_plant_targets_pin_each_plant_and_ease_in_and_out():
+    t = np.arange(40)
+    positions = np.stack([0.05 * t, 0 * t, 0 * t], axis=-1).astype(float)  # sliding foot
+    contact = (t >= 10) & (t < 20)
+    target, weight = plant_targets(positions, contact)
+    assert np.allclose(target[10:20], positions[10:20].mean(axis=0))
+    assert np.all(weight[10:20] == 1.0)
+    assert np.all(weight[:10 - BLEND_FRAMES - 1] == 0) and np.all(weight[20 + BLEND_FRAMES + 1:] == 0)
+    assert np.allclose(target[weight == 0], positions[weight == 0])
+    assert np.abs(np.diff(target, axis=0)).max() < 3 * 0.05  # eases in: no jump much beyond the foot's own step
+    # two plants closer than two blends share the frames between them without a jump
+    close = ((t >= 10) & (t < 15)) | ((t >= 18) & (t < 25))
+    target, weight = plant_targets(positions, close)
+    assert np.abs(np.diff(target, axis=0)).max() < 3 * 0.05
+    assert np.all(weight[15:18] <= 1.0)
+
+
+def test_planted_drift_measures_sliding():
+    t = np.arange(30)
+    sliding = np.stack([0.01 * t, 0 * t, 0 * t], axis=-1).astype(float)
+    contact = (t >= 5) & (t < 15)
+    assert planted_drift(sliding, contact) == pytest.approx(0.09)
+    assert planted_drift(np.zeros((30, 3)), contact) == 0.0
+    assert planted_drift(sliding, np.zeros(30, bool)) == 0.0
+
+
+@pytest.mark.parametrize("rig", [long_legs_short_arms_rig, rigify_metarig_like])
+def test_foot_cleanup_keeps_planted_feet_still_and_leaves_the_rest_alone(walk, rig):
+    arm = armature_from_dict(rig())
+    raw = retarget(walk, arm, options=RetargetOptions(foot_cleanup=False))
+    clean = retarget(walk, arm)
+    mapping = clean.bone_map.mapping
+    before, after = pose_armature(arm, raw), pose_armature(arm, clean)
+    drift_cm = {}
+    for side, ankle_joint in (("left", "l_ankle"), ("right", "r_ankle")):
+        contact = clean.contacts[:, 0 if side == "left" else 1]
+        bone = mapping[ankle_joint]
+        drift_cm[side] = (100 * planted_drift(before[bone], contact) / clean.scale,
+                          100 * planted_drift(after[bone], contact) / clean.scale)
+        assert clean.stats[f"planted_drift_{side}_after"] == pytest.approx(planted_drift(after[bone], contact),
+                                                                           abs=1e-6 * clean.scale)
+    print(f"{rig.__name__}: planted ankle drift cm (before, after) {drift_cm}")
+    for b, a in drift_cm.values():
+        assert b > 1.0 and a < 0.05
+    leg_bones = {mapping[f"{s}_{p}"] for s in "lr" for p in ("hip", "knee", "ankle", "foot")}
+    for name in arm.names:
+        if name not in leg_bones:
+            assert np.array_equal(clean.rotations[name], raw.rotations[name]), name
+    assert np.array_equal(clean.root_location, raw.root_location)
+    # far from any plant the legs are untouched as well
+    near = np.zeros(len(walk), bool)
+    for k in np.flatnonzero(clean.contacts.any(axis=1)):
+        near[max(k - BLEND_FRAMES - 1, 0):k + BLEND_FRAMES + 2] = True
+    for name in leg_bones:
+        assert np.allclose(clean.rotations[name][~near], raw.rotations[name][~near], atol=1e-6)
+    # the foot keeps its source orientation: ankle -> toe still follows the source direction
+    for s in "lr":
+        rig_dir = after[mapping[f"{s}_foot"]] - after[mapping[f"{s}_ankle"]]
+        raw_dir = before[mapping[f"{s}_foot"]] - before[mapping[f"{s}_ankle"]]
+        cos = np.sum(rig_dir * raw_dir, -1) / np.linalg.norm(rig_dir, axis=-1) / np.linalg.norm(raw_dir, axis=-1)
+        assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 0.01
