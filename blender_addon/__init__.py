@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import bpy
 
-from . import backend_process, edit_ops, generate_ops, library_ops, panels, properties, task_operator
+from . import backend_process, edit_ops, generate_ops, library_ops, panels, properties, render_ops, task_operator
 
 ADDON_VERSION = (0, 1, 0)
 
 _CLASSES = (*generate_ops.CLASSES, *edit_ops.CLASSES, *library_ops.CLASSES, task_operator.MOGENTS_OT_cancel,
-            *panels.CLASSES)
+            *panels.CLASSES, *render_ops.CLASSES)  # render panel after the main panel it nests in
 
 
 def register() -> None:

@@ -44,7 +44,7 @@ class MOGENTS_OT_library_search(TaskOperator, bpy.types.Operator):
         def work(progress, cancelled):
             if video:
                 with open(video, "rb") as f:
-                    body["video"] = {"name": os.path.basename(video), "data": base64.b64encode(f.read()).decode()}
+                    body["video"] = {"filename": os.path.basename(video), "data": base64.b64encode(f.read()).decode()}
             return session.client(conn).retrieve(body)
 
         return work
@@ -116,17 +116,17 @@ class MOGENTS_OT_library_add_folder(TaskOperator, bpy.types.Operator):
         def work(progress, cancelled):
             client = session.client(conn)
             job = client.library_add(folder)
-            job_id = job.get("id") or job.get("job_id")
+            job_id = job.get("id") or job.get("job", {}).get("id")
             while True:
                 if cancelled():
                     client.cancel_job(job_id)
                     return None
                 state = client.job(job_id)
-                fraction = state.get("progress", 0.0)
-                progress(fraction if isinstance(fraction, float) else 0.0, state.get("message", "adding"))
+                info = state.get("progress") or {}
+                progress(float(info.get("fraction", 0.0)), f"adding {info.get('step', 0)}/{info.get('total', '?')}")
                 if state.get("status") in ("done", "failed", "cancelled"):
-                    if state.get("status") == "failed":
-                        raise BackendError(state.get("error", "adding the folder failed"))
+                    if state.get("status") != "done":
+                        raise BackendError(state.get("error") or f"adding the folder {state.get('status')}")
                     return state.get("result") or {}
                 time.sleep(0.3)
 
@@ -137,7 +137,12 @@ class MOGENTS_OT_library_add_folder(TaskOperator, bpy.types.Operator):
             return
         failed = result.get("failed", [])
         self.report({"WARNING"} if failed else {"INFO"},
-                    f"added {result.get('added', 0)}, skipped {result.get('skipped', 0)}, failed {len(failed)}")
+                    f"added {_count(result.get('added'))}, skipped {_count(result.get('skipped'))}, "
+                    f"failed {len(failed)}")
+
+
+def _count(value) -> int:
+    return len(value) if isinstance(value, list) else int(value or 0)
 
 
 CLASSES = (MOGENTS_OT_library_search, MOGENTS_OT_library_apply, MOGENTS_OT_library_add_folder)

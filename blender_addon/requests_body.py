@@ -38,8 +38,9 @@ def retarget_options(settings, fps: float) -> dict:
 
 def retarget_body(armature: dict, joints, settings_values: dict) -> dict:
     """`settings_values` = {"preset", "mapping" (custom map or None), "options"} read on the main thread."""
-    body = {"armature": armature, "joints": np.asarray(joints, dtype=np.float32).round(5).tolist(),
-            "options": settings_values["options"]}
+    options = {k: v for k, v in settings_values["options"].items() if v is not None}
+    body = {"armature": armature, "motion": {"joints": np.asarray(joints, dtype=np.float32).round(5).tolist(),
+                                             "fps": options.get("fps", 20.0)}, **options}
     if settings_values.get("mapping"):
         body["bone_map"] = {"mapping": settings_values["mapping"]}
     else:

@@ -1,4 +1,6 @@
-"""`mogents bench generate`: latency table, ONNX Runtime vs torch, batch 1 and 8, per-stage breakdown."""
+"""`mogents bench generate`: latency table, ONNX Runtime vs torch, batch 1 and 8, per-stage breakdown.
+`mogents bench serve`: a real server subprocess: cold start, latency and throughput under concurrent clients,
+retargeting through the API."""
 
 from __future__ import annotations
 
@@ -36,6 +38,23 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench_serve(args: argparse.Namespace) -> int:
+    from ..errors import MotionInputError
+    from ..server.bench import bench_serve, format_bench
+
+    try:
+        clients = [int(c) for c in args.clients.split(",")]
+    except ValueError:
+        raise MotionInputError(f"--clients must be comma-separated counts, got {args.clients!r}") from None
+    if not clients or min(clients) < 1 or args.requests < 1:
+        raise MotionInputError("--clients and --requests must be at least 1")
+    result = bench_serve(clients, args.requests, args.seconds, args.steps, args.model, args.threads)
+    print(format_bench(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks that print tables")
     bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
@@ -51,3 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     g.add_argument("--json", help="also write the numbers as JSON")
     g.set_defaults(func=run_bench)
+    s = bsub.add_parser("serve", help="server cold start, latency and throughput under concurrent clients")
+    s.add_argument("--clients", default="1,8,32", help="concurrent client counts (default 1,8,32)")
+    s.add_argument("--requests", type=int, default=32, help="generate requests per client count (default 32)")
+    s.add_argument("--seconds", type=float, default=4.0, help="motion length (default 4 s)")
+    s.add_argument("--steps", type=int, default=10, help="decoding steps (default 10)")
+    s.add_argument("--model", help="generator folder (default: the shipped model)")
+    s.add_argument("--threads", type=int, help="server's ONNX Runtime threads (default: all cores)")
+    s.add_argument("--json", help="also write the numbers as JSON")
+    s.set_defaults(func=run_bench_serve)

@@ -1,6 +1,8 @@
 """`mogents export FORMAT ...`: write trained models in a deployable form.
 
     mogents export onnx --mask RUN/model.pt [--residual RUN/model.pt] --length RUN/model.pt --out FOLDER
+    mogents export retrieval --checkpoint EVALUATOR.pt --out FOLDER [--eval-data DATASET]
+    mogents export bvh MOTION.npz -o OUT.bvh [--template smpl] [--units m] [--fps 20] [--server [URL]]
 
 `onnx` needs the training extra (torch, onnx, onnxscript); further formats register as more subparsers.
 """
@@ -12,6 +14,7 @@ import json
 from pathlib import Path
 
 from ..errors import MotionInputError
+from .server_option import add_server_option, wants_server
 
 
 def run_export_onnx(args: argparse.Namespace) -> int:
@@ -32,6 +35,64 @@ def run_export_onnx(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export_retrieval(args: argparse.Namespace) -> int:
+    try:
+        from training.export.retrieval_export import export_retrieval
+    except ImportError as err:
+        raise MotionInputError(f"exporting needs the training extra (torch, onnx, onnxscript): {err}") from None
+    out = Path(args.out)
+    try:
+        folder = export_retrieval(args.checkpoint, out, name=args.name or out.name, opset=args.opset,
+                                  progress=not args.quiet, verify=not args.no_verify, pos_mode=args.text_mode,
+                                  eval_data=args.eval_data, eval_split=args.eval_split)
+    except (FileNotFoundError, ValueError) as err:
+        raise MotionInputError(str(err)) from None
+    meta = json.loads((folder / "retrieval.json").read_text(encoding="utf-8"))
+    print(f"exported retrieval model {meta['name']!r} -> {folder} ({len(meta['files'])} files)")
+    if not args.no_verify and not meta.get("parity_ok", True):
+        print("warning: ONNX Runtime outputs differ from torch beyond tolerance; see 'parity' in retrieval.json")
+    return 0
+
+
+def _stored_fps(path: Path) -> float:
+    """The frame rate saved in a motion .npz (as `mogents generate` writes it), else 20."""
+    import numpy as np
+
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                if "fps" in archive.files:
+                    return float(archive["fps"])
+        except (OSError, ValueError):
+            pass  # load_motion has already reported unreadable files
+    return 20.0
+
+
+def run_export_bvh(args: argparse.Namespace) -> int:
+    from ..data.exporter import load_motion, template_names, write_bvh
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".bvh":
+        raise MotionInputError("the output file should end in .bvh", str(out))
+    template_names(args.template)
+    joints, kind = load_motion(args.input)
+    fps = float(args.fps) if args.fps is not None else _stored_fps(Path(args.input))
+    if fps <= 0:
+        raise MotionInputError(f"fps must be positive, got {fps:g}")
+    if wants_server(args):
+        from .remote import client_for, server_errors
+
+        with server_errors():
+            text = client_for(args).export_bvh({"joints": joints}, args.template, args.units, fps)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    else:
+        write_bvh(out, joints, fps, args.template, args.units)
+    print(f"wrote {out}: {len(joints)} frames at {fps:g} fps from {kind}, template {args.template}, {args.units}, "
+          f"Y up")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export trained models (onnx: a generator folder for `mogents generate`)")
     formats = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
@@ -45,3 +106,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs torch parity check")
     o.add_argument("--quiet", action="store_true", help="no progress lines")
     o.set_defaults(func=run_export_onnx)
+    r = formats.add_parser("retrieval", help="export the text/motion evaluator as a retrieval model folder")
+    r.add_argument("--checkpoint", required=True, help="evaluator model.pt (e.g. training/eval/checkpoints/...)")
+    r.add_argument("--out", required=True, help="retrieval folder to write (replaced if it holds a retrieval model)")
+    r.add_argument("--name", help="model name (default: the folder name)")
+    r.add_argument("--text-mode", default="tagged", choices=("tagged", "plain"),
+                   help="default caption reading: POS-tagged words (as in training) or plain word pieces")
+    r.add_argument("--eval-data", help="HumanML3D-layout dataset: measure retrieval metrics into retrieval.json")
+    r.add_argument("--eval-split", default="test", help="split of --eval-data (default test)")
+    r.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
+    r.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs torch parity check")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.set_defaults(func=run_export_retrieval)
+    b = formats.add_parser("bvh", help="write a motion (.npz from generate, .npy joints/features) as BVH")
+    b.add_argument("input", metavar="IN", help="motion .npz (joints or features) or .npy")
+    b.add_argument("-o", "--out", required=True, help="output .bvh")
+    b.add_argument("--template", default="smpl", help="joint names of the BVH skeleton (smpl, mixamo, cmu, rigify, ue)")
+    b.add_argument("--units", default="m", choices=("m", "cm"))
+    b.add_argument("--fps", type=float, help="frame rate (default: the .npz's, else 20)")
+    add_server_option(b)
+    b.set_defaults(func=run_export_bvh)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MotionInputError
+from .server_option import add_server_option, wants_server
 
 
 def _options(args: argparse.Namespace):
@@ -58,14 +59,25 @@ def _write(motions, paths: list[Path], quiet: bool) -> None:
             print(f"wrote {path} ({len(motion.joints)} frames, {motion.seconds:.1f} s)")
 
 
+def _generator(args: argparse.Namespace):
+    """The local generator, or with --server a stand-in that asks the running server."""
+    if wants_server(args):
+        from .remote import RemoteGenerator, client_for, no_local_choices
+
+        no_local_choices(args, "model")
+        return RemoteGenerator(client_for(args))
+    from ..generate.loader import load_generator
+
+    return load_generator(args.model, args.device)
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from ..generate.generator import clean_prompt
-    from ..generate.loader import load_generator
 
     clean_prompt(args.prompt)
     paths = _outputs(args.out, args.samples)
     opts = _options(args)
-    gen = load_generator(args.model, args.device)
+    gen = _generator(args)
     motions = gen.generate(args.prompt, args.seconds, args.seed, args.samples, opts, _progress(args.quiet))
     _write(motions, paths, args.quiet)
     return 0
@@ -73,7 +85,6 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_edit(args: argparse.Namespace) -> int:
     from ..generate.generator import clean_prompt
-    from ..generate.loader import load_generator
     from ..generate.motion import load_motion_npz
     from ..generate.regions import parse_frames
     from ..motion.parts import resolve_selection
@@ -81,7 +92,7 @@ def run_edit(args: argparse.Namespace) -> int:
     clean_prompt(args.prompt)
     paths = _outputs(args.out, 1)
     motion = load_motion_npz(args.input)
-    gen = load_generator(args.model, args.device)
+    gen = _generator(args)
     frames = parse_frames(args.frames, len(motion.features))
     joints = args.joints.split(",") if args.joints else None
     parts = args.part.split(",") if args.part else None
@@ -97,7 +108,6 @@ def run_edit(args: argparse.Namespace) -> int:
 
 def run_compose(args: argparse.Namespace) -> int:
     from ..generate.generator import clean_prompt
-    from ..generate.loader import load_generator
 
     for p in args.prompts:
         clean_prompt(p)
@@ -105,7 +115,7 @@ def run_compose(args: argparse.Namespace) -> int:
     seconds = None
     if args.seconds:
         seconds = [float(s) for s in args.seconds.split(",")]
-    gen = load_generator(args.model, args.device)
+    gen = _generator(args)
     motion = gen.compose(args.prompts, seconds, args.seed, _options(args), _progress(args.quiet))
     _write([motion], paths, args.quiet)
     return 0
@@ -121,6 +131,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=float, default=0.1, help="fraction of codes kept (or a count >= 1)")
     p.add_argument("--quiet", action="store_true")
+    add_server_option(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

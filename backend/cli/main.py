@@ -6,7 +6,18 @@ import argparse
 import sys
 
 from ..errors import MotionInputError
-from . import bench_cmd, data_cmd, eval_cmd, export_cmd, generate_cmd, train_cmd
+from . import (
+    bench_cmd,
+    data_cmd,
+    eval_cmd,
+    export_cmd,
+    generate_cmd,
+    render_cmd,
+    retarget_cmd,
+    retrieve_cmd,
+    serve_cmd,
+    train_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate_cmd.register(sub)
     bench_cmd.register(sub)
     eval_cmd.register(sub)
+    render_cmd.register(sub)
+    retarget_cmd.register(sub)
+    retrieve_cmd.register(sub)
+    serve_cmd.register(sub)
     return parser
 
 

@@ -43,6 +43,26 @@ class DecodeOptions:
 Progress = Callable[[str, int, int], None]
 
 
+class RowGroupRandom:
+    """Random draws for a batch made of several requests, each drawing from its own generator.
+
+    Decoding asks for uniform numbers shaped like the batch, (rows, ...); each request's generator fills its
+    own rows with exactly the draw it would make alone, so a request gives the same motion whether it is
+    decoded alone or batched with others (as long as the trailing shape, i.e. the padded length, is the same).
+    """
+
+    def __init__(self, groups: list[tuple[np.random.Generator, int]]):
+        self.groups = groups
+
+    def random(self, shape: tuple[int, ...]) -> np.ndarray:
+        if shape[0] != sum(n for _, n in self.groups):
+            raise ValueError(f"batch of {shape[0]} rows, random groups cover {sum(n for _, n in self.groups)}")
+        return np.concatenate([g.random((n, *shape[1:])) for g, n in self.groups])
+
+
+RandomSource = np.random.Generator | RowGroupRandom
+
+
 def _cfg_call(fn, scale: float, args: tuple, text: np.ndarray, frame_valid: np.ndarray) -> np.ndarray:
     """One batched call with conditional and unconditional rows, mixed by CFG."""
     b = text.shape[0]
@@ -55,7 +75,7 @@ def _cfg_call(fn, scale: float, args: tuple, text: np.ndarray, frame_valid: np.n
 
 
 def decode_base(runtime: GeneratorRuntime, text: np.ndarray, token_lengths: np.ndarray, opts: DecodeOptions,
-                rng: np.random.Generator, known: np.ndarray | None = None, editable: np.ndarray | None = None,
+                rng: RandomSource, known: np.ndarray | None = None, editable: np.ndarray | None = None,
                 progress: Progress | None = None) -> np.ndarray:
     """First-layer ids (B, F, J): F = max token length; positions past each length hold pad_id.
 
@@ -89,7 +109,7 @@ def decode_base(runtime: GeneratorRuntime, text: np.ndarray, token_lengths: np.n
 
 
 def decode_residual(runtime: GeneratorRuntime, base: np.ndarray, text: np.ndarray, token_lengths: np.ndarray,
-                    opts: DecodeOptions, rng: np.random.Generator, known: np.ndarray | None = None,
+                    opts: DecodeOptions, rng: RandomSource, known: np.ndarray | None = None,
                     editable: np.ndarray | None = None, progress: Progress | None = None,
                     use_residual: bool = True) -> np.ndarray:
     """All quantiser layers (B, F, J, Q): layer 0 = base; layers 1.. predicted (known where not editable).
@@ -132,7 +152,7 @@ def decode_features(runtime: GeneratorRuntime, ids: np.ndarray, token_lengths: n
 
 
 def decode_motion_features(runtime: GeneratorRuntime, text: np.ndarray, token_lengths: np.ndarray,
-                           opts: DecodeOptions, rng: np.random.Generator, known: np.ndarray | None = None,
+                           opts: DecodeOptions, rng: RandomSource, known: np.ndarray | None = None,
                            editable: np.ndarray | None = None, progress: Progress | None = None) -> list[np.ndarray]:
     """The whole chain: first layer, residual layers, raw features per sample (`known` is (B, F, J, Q))."""
     base = decode_base(runtime, text, token_lengths, opts, rng, None if known is None else known[..., 0], editable,

@@ -17,7 +17,7 @@ from ..errors import MotionInputError
 from ..motion.features import FeatureLayout
 from ..motion.skeleton import skeleton_for_feature_dim
 from ..runtime.base import GeneratorRuntime
-from .decoding import DecodeOptions, decode_motion_features
+from .decoding import DecodeOptions, RowGroupRandom, decode_motion_features
 from .motion import GeneratedMotion
 from .regions import check_frames, feature_mask, paste, token_region
 
@@ -35,6 +35,23 @@ class EditReport:
     untouched_mpjpe_mm: float        # joints/frames outside the edit vs the input
     border_jump_mm: float            # largest per-joint jump across an edit border
     typical_step_mm: float           # the input's mean per-frame joint displacement, for scale
+
+
+@dataclass
+class PreparedGeneration:
+    """One generation request ready to decode (see `Generator.prepare_generation`)."""
+
+    prompt: str
+    seed: int
+    options: DecodeOptions
+    text: np.ndarray                 # (samples, text_dim)
+    rows: np.ndarray                 # (samples,) token rows
+    rng: np.random.Generator         # already advanced past the length draw, as in an unbatched call
+
+    @property
+    def batch_key(self) -> tuple:
+        """Requests with equal keys decode together without changing each other's motions."""
+        return self.options, int(self.rows.max())
 
 
 def clean_prompt(prompt: str) -> str:
@@ -80,6 +97,14 @@ class Generator:
     # -------------------------------------------------------------------------------- generation
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
                  options: DecodeOptions | None = None, progress: Progress | None = None) -> list[GeneratedMotion]:
+        request = self.prepare_generation(prompt, seconds, seed, samples, options, progress)
+        return self.generate_prepared([request], progress)[0]
+
+    def prepare_generation(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
+                           options: DecodeOptions | None = None,
+                           progress: Progress | None = None) -> PreparedGeneration:
+        """Checks, text embedding and lengths of one request: everything before decoding, which can then run
+        alone or batched with other requests (`generate_prepared`) and give the same motions."""
         text_prompt = clean_prompt(prompt)
         if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
             raise MotionInputError(f"samples must be 1..{MAX_SAMPLES}, got {samples!r}")
@@ -90,9 +115,24 @@ class Generator:
         if progress is not None:
             progress("text", 1, 1)
         rows = np.full(samples, rows_fixed, np.int64) if rows_fixed else self.estimate_rows(text, rng)
-        feats = decode_motion_features(self.runtime, text, rows, opts, rng, progress=progress)
-        return [GeneratedMotion.from_features(f, self.info.fps, text_prompt, seed,
-                                              sample=i, options=opts.__dict__) for i, f in enumerate(feats)]
+        return PreparedGeneration(text_prompt, seed, opts, text, rows, rng)
+
+    def generate_prepared(self, requests: list[PreparedGeneration],
+                          progress: Progress | None = None) -> list[list[GeneratedMotion]]:
+        """Decode prepared requests in one batch; they must share options and padded length (`batch_key`)."""
+        if not requests or len({r.batch_key for r in requests}) != 1:
+            raise ValueError("a generation batch needs requests with the same options and padded length")
+        text = np.concatenate([r.text for r in requests])
+        rows = np.concatenate([r.rows for r in requests])
+        rng = requests[0].rng if len(requests) == 1 else RowGroupRandom([(r.rng, len(r.rows)) for r in requests])
+        feats = decode_motion_features(self.runtime, text, rows, requests[0].options, rng, progress=progress)
+        out, start = [], 0
+        for r in requests:
+            out.append([GeneratedMotion.from_features(f, self.info.fps, r.prompt, r.seed, sample=i,
+                                                      options=r.options.__dict__)
+                        for i, f in enumerate(feats[start:start + len(r.rows)])])
+            start += len(r.rows)
+        return out
 
     def generate_batch(self, prompts: list[str], frames: np.ndarray, seed: int = 0,
                        options: DecodeOptions | None = None) -> list[np.ndarray]:
@@ -160,9 +200,11 @@ class Generator:
                                              completion={"side": side, "seconds": seconds})
 
     def compose(self, prompts: list[str], seconds: list[float | None] | None = None, seed: int = 0,
-                options: DecodeOptions | None = None, progress: Progress | None = None) -> GeneratedMotion:
+                options: DecodeOptions | None = None, progress: Progress | None = None,
+                start: GeneratedMotion | None = None) -> GeneratedMotion:
         """One motion doing each prompt in turn; each segment is generated as a completion of the previous
-        one, so the transitions are generated too."""
+        one, so the transitions are generated too. With `start`, every prompt continues that motion (the
+        add-on's "then ..." at the playhead)."""
         if not prompts:
             raise MotionInputError("compose needs at least one prompt")
         cleaned = [strip_then(clean_prompt(p)) for p in prompts]
@@ -173,9 +215,17 @@ class Generator:
         seconds = [s if s is not None else float(self.estimate_rows(self.runtime.encode_text([p]), rng)[0]
                                                  * self.info.time_factor / self.info.fps)
                    for p, s in zip(cleaned, seconds, strict=True)]
-        motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
+        if start is None:
+            motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
+            first = 1
+        else:
+            motion = GeneratedMotion.from_features(self._checked_features(start.features), self.info.fps,
+                                                   start.prompt, start.seed)
+            cleaned.insert(0, start.prompt or "the given motion")
+            seconds.insert(0, motion.seconds)
+            first = 1
         borders = [len(motion.features)]
-        for i, (p, s) in enumerate(zip(cleaned[1:], seconds[1:], strict=True), start=1):
+        for i, (p, s) in enumerate(zip(cleaned[first:], seconds[first:], strict=True), start=first):
             motion = self.complete(motion, p, s, "suffix", seed + i, options, progress)
             borders.append(len(motion.features))
         return GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,

@@ -1,0 +1,105 @@
+"""Find a Blender to render with, and run the add-on's avatar worker in it, one event per protocol line.
+
+The worker (`blender_addon/avatar/worker.py`, see its docstring for the jobs file and the protocol) runs
+under a Blender binary (`blender -b --factory-startup --python worker.py -- --jobs J`) or under a Python
+that has the `bpy` module (`python worker.py --jobs J`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MotionInputError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKER_SCRIPT = REPO_ROOT / "blender_addon" / "avatar" / "worker.py"
+TAGS = ("MOGENTS-READY", "MOGENTS-PROGRESS", "MOGENTS-FRAME", "MOGENTS-ERROR")
+
+
+def _runnable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_blender(explicit: str | None = None, environ: Mapping[str, str] | None = None,
+                 repo_root: Path = REPO_ROOT) -> Path:
+    """--blender PATH, else $MOGENTS_BLENDER, else REPO/.venv-blender/bin/python, else `blender` on PATH."""
+    environ = os.environ if environ is None else environ
+    for source, value in (("--blender", explicit), ("MOGENTS_BLENDER", environ.get("MOGENTS_BLENDER"))):
+        if value:
+            path = Path(value).expanduser()
+            if not _runnable(path):
+                raise MotionInputError(f"{source} {value}: no executable file there "
+                                       "(give a blender binary or a Python with bpy)")
+            return path
+    venv_python = repo_root / ".venv-blender" / "bin" / "python"
+    if _runnable(venv_python):
+        return venv_python
+    on_path = shutil.which("blender", path=environ.get("PATH", ""))
+    if on_path:
+        return Path(on_path)
+    raise MotionInputError("no Blender found: pass --blender PATH (a blender binary or a Python with bpy 5.0), "
+                           "set MOGENTS_BLENDER, or create .venv-blender with scripts/setup.sh")
+
+
+def worker_command(executable: Path, jobs: Path, script: Path = WORKER_SCRIPT) -> list[str]:
+    if not script.is_file():
+        raise MotionInputError(f"the avatar render worker is missing ({script}); run from a source checkout")
+    if executable.name.lower().startswith("python"):
+        return [str(executable), str(script), "--jobs", str(jobs)]
+    return [str(executable), "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(script),
+            "--", "--jobs", str(jobs)]
+
+
+def parse_line(line: str) -> tuple[str, dict] | None:
+    """(tag, payload) for a protocol line; None for everything else Blender prints."""
+    tag, _, rest = line.strip().partition(" ")
+    if tag not in TAGS:
+        return None
+    try:
+        payload = json.loads(rest)
+    except json.JSONDecodeError:
+        return None
+    return (tag, payload) if isinstance(payload, dict) else None
+
+
+@dataclass
+class WorkerRun:
+    returncode: int | None = None
+    ready: bool = False
+    refused: str | None = None                              # the worker's MOGENTS-ERROR message
+    log_tail: deque[str] = field(default_factory=lambda: deque(maxlen=12))
+
+
+def run_worker(command: list[str], on_event: Callable[[str, dict], None]) -> WorkerRun:
+    """Run the worker to its end, calling `on_event(tag, payload)` for each protocol line."""
+    run = WorkerRun()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          text=True, errors="replace", bufsize=1) as proc:
+        try:
+            for tag, payload in _events(proc.stdout, run):
+                if tag == "MOGENTS-READY":
+                    run.ready = True
+                elif tag == "MOGENTS-ERROR":
+                    run.refused = str(payload.get("error", "the worker refused the jobs file"))
+                on_event(tag, payload)
+        except BaseException:  # Ctrl-C or a failing callback: do not leave Blender rendering on its own
+            proc.kill()
+            raise
+        run.returncode = proc.wait()
+    return run
+
+
+def _events(stream, run: WorkerRun) -> Iterator[tuple[str, dict]]:
+    for line in stream:
+        parsed = parse_line(line)
+        if parsed is not None:
+            yield parsed
+        elif line.strip():
+            run.log_tail.append(line.rstrip())

@@ -1,0 +1,21 @@
+"""Finding and opening a retrieval model: the shipped default or a user folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import MotionInputError
+from .folder import META_FILE
+from .onnx_retrieval import OnnxRetrievalRuntime
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "retrieval_default"
+
+
+def load_retrieval(model: str | Path | None = None, device: str = "auto",
+                   threads: int | None = None) -> OnnxRetrievalRuntime:
+    """An ONNX Runtime retrieval runtime for a model folder (default: the shipped model), sha256-checked."""
+    folder = Path(model) if model else DEFAULT_MODEL
+    if not (folder / META_FILE).is_file():
+        raise MotionInputError(f"no retrieval model here (expected {META_FILE}; see `mogents export retrieval`)",
+                               str(folder))
+    return OnnxRetrievalRuntime(folder, device=device, threads=threads)

@@ -1,0 +1,102 @@
+"""Turning work results into HTTP: JSON bodies encoded off the event loop, NDJSON progress streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import MotionInputError
+from .encoding import to_json
+from .jobs import Cancelled, Job
+from .services import Services
+
+NDJSON = "application/x-ndjson"
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def json_response(services: Services, payload: Any, status: int = 200) -> Response:
+    """JSON of a payload that may hold motions and arrays, encoded on the compute threads (big bodies)."""
+    loop = asyncio.get_running_loop()
+    text = await loop.run_in_executor(services.compute, to_json, payload)
+    return Response(text, status_code=status, media_type="application/json")
+
+
+async def run_compute(services: Services, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` on the compute threads, so the event loop keeps answering."""
+    return await asyncio.get_running_loop().run_in_executor(services.compute, fn, *args)
+
+
+def small_json(payload: Any, status: int = 200) -> Response:
+    return Response(to_json(payload), status_code=status, media_type="application/json")
+
+
+def _line(event: dict) -> bytes:
+    return (json.dumps(event) + "\n").encode()
+
+
+def _outcome_event(future: Future) -> dict[str, Any]:
+    """The last event of a stream: the result, or what went wrong (never raises)."""
+    if future.cancelled():
+        return {"event": "error", "error": "the job was cancelled", "status": 409}
+    err = future.exception()
+    if err is None:
+        return {"event": "result", **future.result()}
+    if isinstance(err, Cancelled):
+        return {"event": "error", "error": "the job was cancelled", "status": 409}
+    if isinstance(err, MotionInputError):
+        return {"event": "error", "error": str(err), "status": 400}
+    return {"event": "error", "error": f"internal error: {type(err).__name__}", "status": 500}
+
+
+class EventChannel:
+    """Progress of one job as NDJSON lines; attach `progress` to the job before its work starts."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[dict | None] = asyncio.Queue()
+
+    def _push(self, item: dict | None) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+    def progress(self, stage: str, step: int, total: int) -> None:
+        self._push({"event": "progress", "stage": stage, "step": step, "total": total})
+
+    async def events(self, services: Services, job: Job, future: Future) -> AsyncIterator[bytes]:
+        future.add_done_callback(lambda _: self._push(None))
+        try:
+            yield _line({"event": "job", "id": job.id, "kind": job.kind})
+            while (item := await self.queue.get()) is not None:
+                yield _line(item)
+            text = await self.loop.run_in_executor(services.compute, to_json, _outcome_event(future))
+            yield (text + "\n").encode()
+        finally:
+            if self.progress in job.listeners:
+                job.listeners.remove(self.progress)
+            if not future.done():  # the client left mid-stream: stop the work
+                job.cancel_event.set()
+
+
+async def run_request(services: Services, kind: str, body: BaseModel) -> Response:
+    """Start `kind` work for a validated body; answer with its JSON result, or stream it when asked to."""
+    if not getattr(body, "stream", False):
+        _, future = services.start(kind, body)
+        payload = await asyncio.wrap_future(future)
+        return await json_response(services, payload)
+    channel = EventChannel()
+    job, future = services.start(kind, body, listener=channel.progress)
+    # Events: job (its id), progress ... (stage, step, total), then result or error
+    return StreamingResponse(channel.events(services, job, future), media_type=NDJSON,
+                             headers={"cache-control": "no-store", "x-job-id": job.id})

@@ -1,0 +1,63 @@
+"""Retargeting onto the user's rig and bone maps.
+
+- POST /v1/retarget {armature, motion, bone_map? | preset?, root_motion, scale, foot_cleanup, fps?} ->
+  {"frames", "fps", "rotation_mode", "root_bone", "root_location": T x 3, "rotations": {bone: T x 4 wxyz},
+  "bone_map", "scale", "warnings", "stats", "contacts"?}: per-bone local rotations (Blender pose-bone
+  quaternions) and the root bone's location per frame.
+- GET /v1/bone-maps -> {"presets": [...]}; POST /v1/bone-maps/detect {armature, preset} -> the detected map
+  {"preset", "mapping", "confidence", "unmapped_bones", "missing_joints", "notes"}.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ..errors import MotionInputError
+from ..motion.retarget import (
+    PRESET_NAMES,
+    RetargetOptions,
+    armature_from_dict,
+    bone_map_from_dict,
+    detect_bone_map,
+    retarget,
+)
+from .motion_io import motion_joints
+from .responses import run_compute, services_of, small_json
+from .schemas import DetectRequest, RetargetRequest
+
+router = APIRouter(prefix="/v1")
+
+
+def retarget_payload(req: RetargetRequest) -> dict:
+    """The retarget result for a validated request (runs on a compute thread)."""
+    if req.bone_map is not None and req.preset is not None:
+        raise MotionInputError("give either bone_map or preset, not both")
+    arm = armature_from_dict(req.armature)
+    joints = motion_joints(req.motion)
+    bone_map = (bone_map_from_dict(req.bone_map, arm) if req.bone_map is not None
+                else detect_bone_map(arm, req.preset or "auto"))
+    options = RetargetOptions(root_motion=req.root_motion, scale=req.scale, foot_cleanup=req.foot_cleanup,
+                              fps=req.fps or req.motion.fps)
+    return retarget(joints, arm, bone_map, options).to_dict()
+
+
+def detect_payload(req: DetectRequest) -> dict:
+    return detect_bone_map(armature_from_dict(req.armature), req.preset).to_dict()
+
+
+@router.post("/retarget", summary="SMPL-22 motion -> per-bone rotations and root motion for an armature")
+async def retarget_route(body: RetargetRequest, request: Request) -> Response:
+    services = services_of(request)
+    return small_json(await run_compute(services, retarget_payload, body))
+
+
+@router.get("/bone-maps", summary="Bone-map presets")
+async def bone_maps() -> Response:
+    return small_json({"presets": ["auto", *PRESET_NAMES]})
+
+
+@router.post("/bone-maps/detect", summary="Detect which bone stands for each SMPL joint")
+async def detect(body: DetectRequest, request: Request) -> Response:
+    services = services_of(request)
+    return small_json(await run_compute(services, detect_payload, body))

@@ -1,0 +1,131 @@
+"""Request models (pydantic): what each route accepts, with the limits checked before any work starts.
+
+Every model forbids unknown fields (a typo is an error, not a silently ignored option) and rejects NaN and
+infinities, which Python's JSON parser would otherwise accept from the literals NaN / Infinity.
+Responses are plain JSON built by the routes (see `encoding.py`), documented in the route docstrings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..generate.decoding import DecodeOptions
+from ..generate.generator import MAX_PROMPT_CHARS, MAX_SECONDS, MIN_SECONDS
+
+MAX_SAMPLES = 8
+MAX_COMPOSE_PROMPTS = 16
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the prompt is empty")
+    return text
+
+
+Prompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS), AfterValidator(_not_blank)]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Seconds = Annotated[float, Field(ge=MIN_SECONDS, le=MAX_SECONDS)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class DecodeParams(StrictModel):
+    cfg: float = Field(4.0, ge=0, le=30, description="classifier-free guidance scale")
+    steps: int = Field(10, ge=1, le=100, description="iterative decoding steps")
+    temperature: float = Field(1.0, ge=0, le=10)
+    top_k: float = Field(0.1, gt=0, le=100_000, description="fraction of codes kept (or a count >= 1)")
+
+    def decode_options(self) -> DecodeOptions:
+        return DecodeOptions(steps=self.steps, cfg_scale=self.cfg, temperature=self.temperature,
+                             top_k=self.top_k).checked()
+
+
+class GenerateRequest(DecodeParams):
+    prompt: Prompt
+    seconds: Seconds | None = Field(None, description="length; null: estimated from the text")
+    seed: Seed = 0
+    samples: int = Field(1, ge=1, le=MAX_SAMPLES)
+    stream: bool = Field(False, description="NDJSON progress events, then the result")
+
+
+class MotionIn(BaseModel):
+    """A motion as /v1/generate returns it: features (T, D) and/or joints (T, J, 3); other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    features: list[list[float]] | None = None
+    joints: list[list[list[float]]] | None = None
+    fps: float = Field(20.0, gt=0, le=1000)
+    prompt: str = Field("", max_length=10_000)
+    seed: int = 0
+
+
+class EditRequest(DecodeParams):
+    motion: MotionIn
+    prompt: Prompt
+    frames: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="feature frames [a, b) to regenerate (default: all)")
+    joints: list[Name] | None = Field(None, max_length=64, description="joint names, e.g. r_wrist")
+    part: list[Name] | Name | None = Field(None, description="body parts, e.g. right_arm")
+    seed: Seed = 0
+    stream: bool = False
+
+
+class ComposeRequest(DecodeParams):
+    prompts: list[Prompt] = Field(min_length=1, max_length=MAX_COMPOSE_PROMPTS)
+    seconds: list[Seconds | None] | None = None
+    motion: MotionIn | None = Field(None, description="continue this motion (features) instead of starting anew")
+    seed: Seed = 0
+    stream: bool = False
+
+
+class ExportRequest(StrictModel):
+    motion: MotionIn
+    template: Literal["smpl", "mixamo", "cmu", "rigify", "ue"] = "smpl"
+    units: Literal["m", "cm"] = "m"
+    fps: float | None = Field(None, gt=0, le=1000, description="default: the motion's fps")
+
+
+class JobRequest(StrictModel):
+    kind: Literal["generate", "edit", "compose", "library_add"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class VideoIn(StrictModel):
+    """A video file sent inline: base64 of its bytes (for now: a .npy array of RGB frames (N, H, W, 3) uint8)."""
+
+    data: str = Field(min_length=1, description="base64 of the file")
+    filename: str | None = Field(None, max_length=500)
+
+
+class RetrieveRequest(StrictModel):
+    text: str | None = Field(None, max_length=2000, description="search by text")
+    motion: MotionIn | None = Field(None, description="search by a motion (features as /v1/generate returns them)")
+    video: VideoIn | None = Field(None, description="search by a reference video")
+    k: int = Field(10, ge=1, le=1000, description="number of hits")
+
+
+class LibraryAddRequest(StrictModel):
+    folder: str = Field(min_length=1, max_length=4096, description="folder (or file) on the server's machine")
+    split: Literal["train", "val", "test", "all"] | None = Field(
+        None, description="for a HumanML3D-layout folder: add only this split")
+
+
+class DetectRequest(StrictModel):
+    armature: dict[str, Any] = Field(description="rest pose: {bones: [{name, parent, head, tail, roll}], up}")
+    preset: str = Field("auto", max_length=50)
+
+
+class RetargetRequest(StrictModel):
+    armature: dict[str, Any] = Field(description="rest pose: {bones: [{name, parent, head, tail, roll}], up}")
+    motion: MotionIn = Field(description="joints (T, 22, 3) or 263-d features")
+    bone_map: dict[str, Any] | None = Field(None, description="custom map {mapping: {smpl_joint: bone}}")
+    preset: str | None = Field(None, max_length=50, description="bone-map preset (default: auto-detect)")
+    root_motion: Literal["full", "in_place"] = "full"
+    scale: float | None = Field(None, gt=0, le=1e6, description="armature units per metre (default: from legs)")
+    foot_cleanup: bool = True
+    fps: float | None = Field(None, gt=0, le=1000, description="default: the motion's fps")

@@ -1,0 +1,14 @@
+"""Headless avatar video renderer: animate a procedural avatar with SMPL-22 joint positions, render RGB frames.
+
+Runs inside Blender's Python (bpy, numpy and the standard library only; nothing from `backend`), either in a
+background Blender started by the add-on's render operator or by `mogents render videos`
+(see `worker.py` for the command line and the progress protocol).
+
+Modules: `smpl` (skeleton constants, checks, axes), `shapes` (mesh primitives), `avatars` (the avatar
+designs and how one is built), `motion_rig` (one keyed object per body segment), `scene` (camera, light,
+floor, world, engine), `render` (one motion to MP4 or a frame folder), `worker` (a list of clips),
+`runner` (start the worker as a subprocess and follow its progress) and `outputs` (partial-output naming);
+the last two use the standard library only.
+
+Importing the package imports nothing else, so `runner` loads without bpy.
+"""
