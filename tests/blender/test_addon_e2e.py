@@ -259,3 +259,47 @@ def test_dead_backend_is_a_clear_report(addon):
     finally:
         prefs.connection, prefs.url, prefs.token = saved
         session._client = cached
+
+
+def test_append_at_playhead_continues_the_motion(addon):
+    obj = _scene("mixamo")
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    first = obj.animation_data.action
+    frames_before = json.loads(first["mogents"])["frames"]
+    bpy.context.scene.frame_set(40)
+    settings = bpy.context.scene.mogents
+    settings.then_prompt, settings.then_seconds = "then the person jumps", 2.0
+    assert bpy.ops.mogents.compose_then() == {"FINISHED"}
+    action = obj.animation_data.action
+    meta = json.loads(action["mogents"])
+    assert action != first and first.name in bpy.data.actions
+    assert meta["frames"] > 40 and meta["frames"] != frames_before
+    assert "jumps" in meta["prompt"]
+
+
+def test_library_add_search_and_apply(addon, tmp_path):
+    from backend.data.exporter import write_bvh
+    from tests.fixtures.bvh_motion import smooth_fk_motion
+
+    folder = tmp_path / "mocap"
+    for i, caption in enumerate(["a person waves", "a person jumps", "a person walks in a circle"]):
+        write_bvh(folder / f"take_{i}.bvh", smooth_fk_motion(60, seed=i), 20.0, "mixamo")
+        (folder / f"take_{i}.txt").write_text(caption + "\n")
+    obj = _scene("mixamo")
+    settings = bpy.context.scene.mogents
+    settings.library_folder = str(folder)
+    assert bpy.ops.mogents.library_add_folder() == {"FINISHED"}
+    settings.query, settings.top_k, settings.video_path = "a person jumps", 3, ""
+    assert bpy.ops.mogents.library_search() == {"FINISHED"}
+    assert len(settings.hits) == 3
+    assert {h.caption for h in settings.hits} >= {"a person waves", "a person jumps"}
+    scores = [h.score for h in settings.hits]
+    assert scores == sorted(scores, reverse=True)
+    settings.hit_index = 0
+    assert bpy.ops.mogents.library_apply() == {"FINISHED"}
+    action = obj.animation_data.action
+    assert action is not None and json.loads(action["mogents"])["frames"] >= 50
+    # a bad folder is a report, not an exception from deep inside
+    settings.library_folder = str(tmp_path / "missing")
+    with pytest.raises(RuntimeError, match="choose a folder"):
+        bpy.ops.mogents.library_add_folder()
