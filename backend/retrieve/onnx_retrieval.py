@@ -1,8 +1,7 @@
 """The retrieval runtime on ONNX Runtime (no torch): a text encoder and a motion encoder into one space.
 
-`OnnxRetrievalRuntime(folder)` checks the folder (sha256), picks the execution provider once as the
-generator runtime does (CUDA only when onnxruntime offers it, the device setting allows it and a session
-really starts on it) and opens one session per graph.
+`OnnxRetrievalRuntime(folder)` checks the folder (sha256) and opens one session per graph on the execution
+provider chosen once, as the generator runtime does (`backend.runtime.ort_sessions.SessionSet`).
 
 Graphs (see `training.export.retrieval_export`):
     text_encoder.onnx    word_ids, pos int64 (B, L), lengths (B,)          -> text_embedding (B, E)
@@ -14,29 +13,20 @@ half-overlapping windows, so a long mocap take is described by all of it rather 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from ..errors import MotionInputError
-from ..runtime.onnx_runtime import CPU, CUDA, DEVICES
-from .folder import load_retrieval_folder, load_stat
+from ..runtime.model_folder import load_stat
+from ..runtime.ort_sessions import SessionSet, check_device
+from .folder import load_retrieval_folder
 from .runtime import RetrievalInfo
 from .text_input import CaptionTokenizer
 
 TEXT_BATCH = 256
 MOTION_BATCH = 64
-
-
-def _import_ort() -> ModuleType:
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise MotionInputError("onnxruntime is needed for retrieval (pip install onnxruntime)") from None
-    return ort
 
 
 def window_starts(frames: int, window: int) -> list[int]:
@@ -53,77 +43,21 @@ def _normalize_rows(x: np.ndarray) -> np.ndarray:
 
 class OnnxRetrievalRuntime:
     def __init__(self, folder: str | Path, device: str = "auto", threads: int | None = None, verify: bool = True):
-        if device not in DEVICES:
-            raise MotionInputError(f"unknown device {device!r}: {', '.join(DEVICES)}")
-        if threads is not None and threads < 1:
-            raise MotionInputError(f"threads must be at least 1, got {threads}")
+        check_device(device, threads)
         self.folder = Path(folder)
         self.info: RetrievalInfo
         self.info, self.files, self.meta = load_retrieval_folder(self.folder, verify=verify)
-        self._ort = _import_ort()
-        self._threads = threads
         self.tokenizer = None
         if self.info.has("text"):
             self.tokenizer = CaptionTokenizer(self.files["tokenizer"], self.meta.get("text") or {})
         if self.info.has("motion"):
             self.mean = load_stat(self.files["mean"], self.info.feature_dim)
             self.std = load_stat(self.files["std"], self.info.feature_dim)
-        self.sessions: dict = {}
-        self.provider = self._open(device)
-
-    # ------------------------------------------------------------------------------------ sessions
-
-    def _options(self):
-        so = self._ort.SessionOptions()
-        so.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        if self._threads is not None:
-            so.intra_op_num_threads = int(self._threads)
-        return so
-
-    def _session(self, role: str, providers: list[str]):
-        path = self.files[role]
-        try:
-            return self._ort.InferenceSession(str(path), self._options(), providers=providers)
-        except Exception as err:  # ORT raises its own exception types for malformed graphs
-            raise MotionInputError(f"onnxruntime cannot load this graph: {err}", str(path)) from None
-
-    def _try_cuda(self, role: str):
-        """A session on CUDA for `role`, or None; ORT's logging is muted meanwhile (missing CUDA libraries
-        are logged as errors, which is expected on a CPU machine)."""
-        ort = self._ort
-        if CUDA not in ort.get_available_providers():
-            return None
-        ort.set_default_logger_severity(4)
-        try:
-            sess = ort.InferenceSession(str(self.files[role]), self._options(), providers=[CUDA, CPU])
-        except Exception:
-            return None
-        finally:
-            ort.set_default_logger_severity(3)
-        return sess if sess.get_providers()[:1] == [CUDA] else None
-
-    def _open(self, device: str) -> str:
-        roles = [r for r in ("text_encoder", "motion_encoder", "video_encoder") if r in self.files]
-        providers = [CPU]
-        if device != "cpu" and roles:
-            probe = self._try_cuda(roles[0])
-            if probe is not None:
-                providers = [CUDA, CPU]
-                self.sessions[roles[0]] = probe
-            elif device == "cuda":
-                warnings.warn("CUDA was requested but onnxruntime cannot use it here; running on the CPU",
-                              RuntimeWarning, stacklevel=3)
-        for role in roles:
-            if role not in self.sessions:
-                self.sessions[role] = self._session(role, providers)
-        self._inputs = {role: [i.name for i in s.get_inputs()] for role, s in self.sessions.items()}
-        return providers[0]
-
-    def _run(self, role: str, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        # graphs may drop inputs that do not affect their output, so feed only what they declare
-        names = self._inputs[role]
-        return self.sessions[role].run(None, {n: feeds[n] for n in names})[0]
+        self._graphs = SessionSet(self.files, ("text_encoder", "motion_encoder", "video_encoder"), device, threads,
+                                  "for retrieval")
+        self.sessions = self._graphs.sessions
+        self.provider = self._graphs.provider
+        self._run = self._graphs.run
 
     def _require(self, modality: str) -> None:
         if not self.info.has(modality):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,30 +49,46 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _read_json(meta_path: Path) -> dict:
+@dataclass(frozen=True)
+class FolderKind:
+    """What a model folder's description file is called and how errors name the folder's kind."""
+
+    meta_file: str        # e.g. generator.json
+    format: str           # the description's "format" value
+    version: int          # newest version this code reads
+    label: str            # "generator", "retrieval model"
+    export_command: str   # how the user makes one again
+
+
+GENERATOR_FOLDER = FolderKind(META_FILE, FORMAT, VERSION, "generator", "mogents export onnx")
+
+
+def read_meta(meta_path: Path, kind: FolderKind) -> dict:
     if not meta_path.is_file():
-        raise MotionInputError("not a generator folder (no generator.json; see `mogents export onnx`)",
+        raise MotionInputError(f"not a {kind.label} folder (no {kind.meta_file}; see `{kind.export_command}`)",
                                str(meta_path.parent))
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise MotionInputError(f"unreadable JSON: {err}", str(meta_path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise MotionInputError(f"not a generator description (format is not {FORMAT!r})", str(meta_path))
+    if not isinstance(data, dict) or data.get("format") != kind.format:
+        raise MotionInputError(f"not a {kind.label} description (format is not {kind.format!r})", str(meta_path))
     version = data.get("version")
     if not isinstance(version, int) or version < 1:
         raise MotionInputError(f"bad version {version!r}", str(meta_path))
-    if version > VERSION:
-        raise MotionInputError(f"written by a newer mogents (version {version}, this one reads {VERSION})",
+    if version > kind.version:
+        raise MotionInputError(f"written by a newer mogents (version {version}, this one reads {kind.version})",
                                str(meta_path))
     return data
 
 
-def _resolve_files(folder: Path, data: dict, meta_path: Path) -> dict[str, Path]:
+def resolve_files(folder: Path, data: dict, meta_path: Path, kind: FolderKind,
+                  required: Iterable[str]) -> dict[str, Path]:
+    """{role: path} of the description's "files", each a plain name of an existing file in the folder."""
     names = data.get("files")
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
         raise MotionInputError("'files' must map roles to file names", str(meta_path))
-    missing_roles = [r for r in REQUIRED_ROLES if r not in names]
+    missing_roles = [r for r in required if r not in names]
     if missing_roles:
         raise MotionInputError(f"'files' lacks {', '.join(missing_roles)}", str(meta_path))
     files: dict[str, Path] = {}
@@ -79,12 +97,13 @@ def _resolve_files(folder: Path, data: dict, meta_path: Path) -> dict[str, Path]
             raise MotionInputError(f"file name {name!r} of {role} must be a plain name", str(meta_path))
         path = folder / name
         if not path.is_file():
-            raise MotionInputError(f"missing file {name} ({role}) listed in generator.json", str(path))
+            raise MotionInputError(f"missing file {name} ({role}) listed in {kind.meta_file}", str(path))
         files[role] = path
     return files
 
 
-def _verify(folder: Path, files: dict[str, Path], data: dict, meta_path: Path) -> None:
+def verify_files(folder: Path, files: dict[str, Path], data: dict, meta_path: Path, kind: FolderKind) -> None:
+    """Every file against the description's sha256 table."""
     digests = data.get("sha256")
     if not isinstance(digests, dict):
         raise MotionInputError("no 'sha256' table", str(meta_path))
@@ -94,20 +113,21 @@ def _verify(folder: Path, files: dict[str, Path], data: dict, meta_path: Path) -
             raise MotionInputError(f"no sha256 recorded for {path.name}", str(meta_path))
         if sha256_file(path) != expected.lower():
             raise MotionInputError("sha256 mismatch: the file was changed or damaged after export "
-                                   "(export the generator again)", str(path))
+                                   f"(export the {kind.label} again)", str(path))
     for name in digests:  # files listed only in the table (e.g. external tensor data) must exist too
-        if not (folder / name).is_file():
-            raise MotionInputError(f"missing file {name} listed in generator.json", str(folder / name))
+        if Path(name).name != name or not (folder / name).is_file():
+            raise MotionInputError(f"missing file {name} listed in {kind.meta_file}", str(folder / name))
 
 
-def _load_stat(path: Path, dim: int) -> np.ndarray:
+def load_stat(path: Path, dim: int) -> np.ndarray:
+    """A (dim,) float32 statistics vector (Mean.npy / Std.npy)."""
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise MotionInputError(f"unreadable array: {err}", str(path)) from None
     arr = np.asarray(arr, np.float32).reshape(-1)
-    if arr.shape != (dim,):
-        raise MotionInputError(f"expected {dim} values, found {arr.size}", str(path))
+    if arr.shape != (dim,) or not np.all(np.isfinite(arr)):
+        raise MotionInputError(f"expected {dim} finite values, found {arr.size}", str(path))
     return arr
 
 
@@ -117,16 +137,16 @@ def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[Genera
     if not folder.is_dir():
         raise MotionInputError("generator folder not found", str(folder))
     meta_path = folder / META_FILE
-    data = _read_json(meta_path)
-    files = _resolve_files(folder, data, meta_path)
+    data = read_meta(meta_path, GENERATOR_FOLDER)
+    files = resolve_files(folder, data, meta_path, GENERATOR_FOLDER, REQUIRED_ROLES)
     if verify:
-        _verify(folder, files, data, meta_path)
+        verify_files(folder, files, data, meta_path, GENERATOR_FOLDER)
     try:
         fields = {k: int(data[k]) for k in INFO_INT_FIELDS}
         fps = float(data["fps"])
     except (KeyError, TypeError, ValueError) as err:
         raise MotionInputError(f"missing or bad field {err}", str(meta_path)) from None
-    info = GeneratorInfo(fps=fps, **fields, mean=_load_stat(files["mean"], fields["feature_dim"]),
-                         std=_load_stat(files["std"], fields["feature_dim"]),
+    info = GeneratorInfo(fps=fps, **fields, mean=load_stat(files["mean"], fields["feature_dim"]),
+                         std=load_stat(files["std"], fields["feature_dim"]),
                          name=str(data.get("name", folder.name)), extra=data)
     return info, files, data

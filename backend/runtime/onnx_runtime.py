@@ -1,109 +1,41 @@
 """The generator runtime on ONNX Runtime: what users run (no torch).
 
-`OnnxGeneratorRuntime(folder)` checks the folder (sha256), picks the execution provider once and opens one
-session per graph. CUDA is used only when onnxruntime offers it, the device setting allows it and a
-session really starts on it; everything else runs on the CPU. The probe runs with ORT's logger
-silenced, because onnxruntime-gpu logs an error when its CUDA libraries are missing.
+`OnnxGeneratorRuntime(folder)` checks the folder (sha256), then opens one session per graph on the
+execution provider chosen once (`ort_sessions.SessionSet`: CUDA only when it really works, else the CPU).
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from ..errors import MotionInputError
 from .base import GeneratorInfo
 from .model_folder import load_generator_folder
+from .ort_sessions import SessionSet, check_device
 from .tokenizer import PromptTokenizer
 
-CPU = "CPUExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-DEVICES = ("auto", "cpu", "cuda")
 GRAPHS = ("text_encoder", "mask_transformer", "residual_transformer", "length_estimator", "vq_encoder",
           "vq_decoder")
 
 
-def _import_ort() -> ModuleType:
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise MotionInputError("onnxruntime is needed to run a generator (pip install onnxruntime)") from None
-    return ort
-
-
 class OnnxGeneratorRuntime:
     def __init__(self, folder: str | Path, device: str = "auto", threads: int | None = None, verify: bool = True):
-        if device not in DEVICES:
-            raise MotionInputError(f"unknown device {device!r}: {', '.join(DEVICES)}")
-        if threads is not None and threads < 1:
-            raise MotionInputError(f"threads must be at least 1, got {threads}")
+        check_device(device, threads)
         self.folder = Path(folder)
         self.info: GeneratorInfo
         self.info, self.files, self.meta = load_generator_folder(self.folder, verify=verify)
-        self._ort = _import_ort()
-        self._threads = threads
         text = self.meta.get("text", {})
         self.tokenizer = PromptTokenizer(self.files["tokenizer"], int(text.get("max_tokens", 64)),
                                          text.get("pad_id"), text.get("pad_token"))
-        self.sessions: dict = {}
-        self.provider = self._open(device)
-
-    # ------------------------------------------------------------------------------------ sessions
-
-    def _options(self):
-        so = self._ort.SessionOptions()
-        so.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        if self._threads is not None:
-            so.intra_op_num_threads = int(self._threads)
-        return so
-
-    def _session(self, role: str, providers: list[str]):
-        path = self.files[role]
-        try:
-            return self._ort.InferenceSession(str(path), self._options(), providers=providers)
-        except Exception as err:  # ORT raises its own exception types for malformed graphs
-            raise MotionInputError(f"onnxruntime cannot load this graph: {err}", str(path)) from None
-
-    def _try_cuda(self, role: str):
-        """A session on CUDA for `role`, or None; ORT's own logging is muted meanwhile."""
-        ort = self._ort
-        if CUDA not in ort.get_available_providers():
-            return None
-        ort.set_default_logger_severity(4)  # missing CUDA libraries are logged as errors: expected here
-        try:
-            sess = ort.InferenceSession(str(self.files[role]), self._options(), providers=[CUDA, CPU])
-        except Exception:
-            return None
-        finally:
-            ort.set_default_logger_severity(3)
-        return sess if sess.get_providers()[:1] == [CUDA] else None
-
-    def _open(self, device: str) -> str:
-        probe_role = "length_estimator"  # the smallest graph
-        providers = [CPU]
-        if device != "cpu":
-            probe = self._try_cuda(probe_role)
-            if probe is not None:
-                providers = [CUDA, CPU]
-                self.sessions[probe_role] = probe
-            elif device == "cuda":
-                warnings.warn("CUDA was requested but onnxruntime cannot use it here; running on the CPU",
-                              RuntimeWarning, stacklevel=3)
-        for role in GRAPHS:
-            if role in self.files and role not in self.sessions:
-                self.sessions[role] = self._session(role, providers)
-        self._inputs = {role: [i.name for i in s.get_inputs()] for role, s in self.sessions.items()}
-        return providers[0]
-
-    def _run(self, role: str, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        # graphs may drop inputs that do not affect their output, so feed only what they declare
-        names = self._inputs[role]
-        return self.sessions[role].run(None, {n: feeds[n] for n in names})[0]
+        # the length estimator is the smallest graph: it probes whether CUDA works
+        self._graphs = SessionSet(self.files, GRAPHS, device, threads, "to run a generator",
+                                  probe_role="length_estimator")
+        self.sessions = self._graphs.sessions
+        self.provider = self._graphs.provider
+        self._run = self._graphs.run
 
     # ------------------------------------------------------------------------------------- protocol
 
