@@ -72,6 +72,26 @@ def merge_tracks(old: PoseTrack, new: PoseTrack, bones: list[str], a: int, b: in
     return PoseTrack(rotations, old.root_bone or new.root_bone, root_loc)
 
 
+def fetch_and_retarget(context: bpy.types.Context, obj: bpy.types.Object, meta: dict, label: str, call,
+                       extra: tuple = ()):
+    """Work for a thread: `call(client)` returns a motion, which is retargeted with the bone map the applied
+    action used; the result is (motion, retarget answer, *extra), or None when cancelled."""
+    armature = describe_armature(obj)
+    values = retarget_values(context.scene.mogents, meta["fps"])
+    values["mapping"] = values["mapping"] or meta.get("bone_map")
+    conn = connection(context)
+
+    def work(progress, cancelled):
+        client = session.client(conn)
+        progress(0.1, label)
+        answer = call(client)
+        motion = answer.get("motion", answer)
+        tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
+        return (motion, tracks[0], *extra) if tracks else None
+
+    return work
+
+
 class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
     """Regenerate the selected bones over the preview range (or the scene range) with a new prompt"""
 
@@ -88,22 +108,10 @@ class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
         if not prompt:
             raise ValueError("type the new prompt for the selection")
         old = motion_store.track_from_action(obj, action, meta["frames"], meta["start_frame"], meta["step"])
-        armature = describe_armature(obj)
-        values = retarget_values(settings, meta["fps"])
-        values["mapping"] = values["mapping"] or meta.get("bone_map")
         body = {"motion": {"features": features.round(5).tolist(), "fps": meta["fps"]}, "frames": [a, b],
                 "joints": joints, "prompt": prompt, "seed": int(settings.seed)}
-        conn = connection(context)
-
-        def work(progress, cancelled):
-            client = session.client(conn)
-            progress(0.1, "editing")
-            motion = client.edit(body)
-            motion = motion.get("motion", motion)
-            tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
-            return (motion, tracks[0], old, bones, a, b, meta, prompt) if tracks else None
-
-        return work
+        return fetch_and_retarget(context, obj, meta, "editing", lambda client: client.edit(body),
+                                  extra=(old, bones, a, b, meta, prompt))
 
     def apply(self, context, result):
         if result is None:
@@ -135,20 +143,8 @@ class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
             raise ValueError("type what happens next")
         body = {"motion": {"features": features[:cut].round(5).tolist(), "fps": meta["fps"]}, "prompts": [prompt],
                 "seconds": [float(settings.then_seconds)], "seed": int(settings.seed)}
-        armature = describe_armature(obj)
-        values = retarget_values(settings, meta["fps"])
-        values["mapping"] = values["mapping"] or meta.get("bone_map")
-        conn = connection(context)
-
-        def work(progress, cancelled):
-            client = session.client(conn)
-            progress(0.1, "composing")
-            motion = client.compose(body)
-            motion = motion.get("motion", motion)
-            tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
-            return (motion, tracks[0], meta, f"{meta['prompt']}, {prompt}") if tracks else None
-
-        return work
+        return fetch_and_retarget(context, obj, meta, "composing", lambda client: client.compose(body),
+                                  extra=(meta, f"{meta['prompt']}, {prompt}"))
 
     def apply(self, context, result):
         if result is None:
