@@ -217,15 +217,13 @@ class Generator:
                    for p, s in zip(cleaned, seconds, strict=True)]
         if start is None:
             motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
-            first = 1
-        else:
+        else:  # the given motion is the first segment; every prompt continues it
             motion = GeneratedMotion.from_features(self._checked_features(start.features), self.info.fps,
                                                    start.prompt, start.seed)
             cleaned.insert(0, start.prompt or "the given motion")
             seconds.insert(0, motion.seconds)
-            first = 1
         borders = [len(motion.features)]
-        for i, (p, s) in enumerate(zip(cleaned[first:], seconds[first:], strict=True), start=first):
+        for i, (p, s) in enumerate(zip(cleaned[1:], seconds[1:], strict=True), start=1):
             motion = self.complete(motion, p, s, "suffix", seed + i, options, progress)
             borders.append(len(motion.features))
         return GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,
