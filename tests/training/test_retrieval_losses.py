@@ -8,8 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.retrieval.losses import (LearnableTemperature, kl_alignment, similar_captions, soft_targets,
-                                       symmetric_infonce)
+from training.retrieval.losses import (
+    LearnableTemperature,
+    kl_alignment,
+    similar_captions,
+    soft_targets,
+    symmetric_infonce,
+)
 
 
 def test_infonce_matches_hand_computation():

@@ -77,7 +77,8 @@ class FrozenTextBase(nn.Module):
             hidden = self(**enc)
             for j, t in enumerate(chunk):
                 n = int(enc["attention_mask"][j].sum())
-                self._cache[t] = (hidden[j, :n].clone(), mean_pool(hidden[j:j + 1, :n], enc["attention_mask"][j:j + 1, :n])[0])
+                pooled = mean_pool(hidden[j:j + 1, :n], enc["attention_mask"][j:j + 1, :n])[0]
+                self._cache[t] = (hidden[j, :n].clone(), pooled)
         longest = max(self._cache[t][0].shape[0] for t in texts)
         out = torch.zeros(len(texts), longest, self.dim)
         mask = torch.zeros(len(texts), longest, dtype=torch.bool)
