@@ -79,3 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--threads", type=int, help="server's ONNX Runtime threads (default: all cores)")
     s.add_argument("--json", help="also write the numbers as JSON")
     s.set_defaults(func=run_bench_serve)
+    r = bsub.add_parser("retrieve", help="retrieval encoders' latency and throughput; text search over a large library")
+    from ..retrieve.bench import add_arguments, run
+
+    add_arguments(r)
+    r.set_defaults(func=run)

@@ -134,6 +134,14 @@ class _State:
     embeddings: np.ndarray       # (len(entries), embed_dim)
     model: str | None
     generation: int
+    # the same matrix transposed, (embed_dim, entries) contiguous: a query row times it runs about twice as
+    # fast as the matrix times a query column (measured on this CPU), which keeps 100k-clip search in budget
+    by_dim: np.ndarray | None = None
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        if self.by_dim is None:
+            object.__setattr__(self, "by_dim", np.ascontiguousarray(self.embeddings.T))
+        return query @ self.by_dim
 
 
 _EMPTY = _State((), np.zeros((0, 0), np.float32), None, 0)
@@ -173,8 +181,13 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class MotionLibrary:
-    def __init__(self, folder: str | Path | None = None):
+    """`reembed`: when a different retrieval model is used than the one the stored embeddings came from,
+    re-embed every stored motion (True; the server's managed library) or refuse with a clear error (False;
+    an index built for one model, queried from the command line)."""
+
+    def __init__(self, folder: str | Path | None = None, reembed: bool = True):
         self.folder = Path(folder) if folder is not None else default_folder()
+        self.reembed = reembed
         if self.folder.exists() and not self.folder.is_dir():
             raise MotionInputError("the library path exists and is not a folder", str(self.folder))
         self._lock = _folder_lock(self.folder)
@@ -304,6 +317,11 @@ class MotionLibrary:
             name = runtime.info.name
             if state.model == name or not state.entries:
                 return state
+            if not self.reembed:
+                raise MotionInputError(
+                    f"this index was built with the retrieval model {state.model!r}, not {name!r}: query it with "
+                    f"that model, or pass --reembed to re-embed its {len(state.entries)} motions with this one",
+                    str(self.folder))
             motions = [self._features(e) for e in state.entries]
             embeddings = runtime.encode_motion(motions) if motions else np.zeros((0, runtime.info.embed_dim))
             entries = [LibraryEntry(**{**asdict(e), "model": name}) for e in state.entries]
@@ -422,7 +440,7 @@ class MotionLibrary:
                                    str(self.folder))
         state = self._ensure_model(runtime)
         query = np.asarray(embed(), np.float32).reshape(-1)
-        scores = state.embeddings @ query
+        scores = state.scores(query)
         order = top_k(scores, k)
         return [SearchHit(rank + 1, state.entries[i].id, state.entries[i].name, float(scores[i]),
                           state.entries[i].captions) for rank, i in enumerate(order)]

@@ -307,6 +307,32 @@ def test_another_model_reembeds_from_the_stored_features(tmp_path, sources, runt
     assert library.model == runtime.info.name
 
 
+def test_an_index_of_another_model_is_refused_without_reembed(tmp_path, sources, runtime):
+    built = MotionLibrary(tmp_path / "lib")
+    built.add_folder(sources[1]["layout"], runtime)
+    before = _snapshot(built.folder)
+    renamed = tmp_path / "renamed_model"
+    shutil.copytree(runtime.folder, renamed)
+    meta = json.loads((renamed / META_FILE).read_text())
+    meta["name"] = "renamed-model"
+    (renamed / META_FILE).write_text(json.dumps(meta))
+    strict = MotionLibrary(tmp_path / "lib", reembed=False)
+    with pytest.raises(MotionInputError, match="built with the retrieval model .* not 'renamed-model'.*--reembed"):
+        strict.search_text(load_retrieval(renamed, device="cpu", threads=1), "a person walks", 3)
+    assert _snapshot(built.folder) == before  # nothing rewritten
+    assert strict.search_text(runtime, "a person walks", 3)  # its own model still works
+
+
+def test_retrieval_bench_tables(runtime):
+    from backend.retrieve.bench import bench_encoders, bench_search
+
+    enc = bench_encoders(runtime, repeats=1)
+    assert [r[0] for r in enc][:2] == ["text, 1 caption", "text, 64 captions"]
+    assert all(ms > 0 and per_s > 0 for _, ms, per_s in enc)
+    search = bench_search(runtime, library_size=500, repeats=2)
+    assert len(search) == 3 and all(ms > 0 for _, ms in search)
+
+
 # ------------------------------------------------------------------------------------------- search
 
 def test_search_ranks_by_cosine_similarity(filled, runtime):
