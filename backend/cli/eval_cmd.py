@@ -1,4 +1,5 @@
-"""`mogents eval generation | vq`: the standard text-to-motion metrics with the frozen corpus evaluator."""
+"""`mogents eval generation | vq | retrieval`: the standard text-to-motion metrics with the frozen corpus
+evaluator, and the TMR retrieval protocols for retrieval models."""
 
 from __future__ import annotations
 
@@ -95,8 +96,66 @@ def run_eval_vq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comma_list(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise MotionInputError(f"--{what} needs a comma-separated list, got {text!r}")
+    return items
+
+
+def _row_names(args: argparse.Namespace, results: list[dict]) -> list[str]:
+    names = list(args.name) if args.name else [r["model"]["name"] for r in results]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):  # two models with one name would overwrite each other in the JSON
+        seen[n] = seen.get(n, 0) + 1
+        names[i] = n if seen[n] == 1 else f"{n} #{seen[n]}"
+    return names
+
+
+def run_eval_retrieval(args: argparse.Namespace) -> int:
+    from backend.retrieve.protocols import check_protocols, check_thresholds
+    from training.eval.retrieval_eval import (
+        check_dataset,
+        evaluate_retrieval,
+        load_encoders,
+        minilm_caption_similarity,
+    )
+    from training.eval.retrieval_table import markdown_report
+
+    # everything a user can get wrong is checked before any model is loaded
+    protocols = check_protocols(_comma_list(args.protocols, "protocols"))
+    try:
+        thresholds = check_thresholds([float(t) for t in _comma_list(args.thresholds, "thresholds")])
+    except ValueError as err:
+        raise MotionInputError(f"--thresholds: {err}") from None
+    check_dataset(args.data, args.split, args.skeleton)
+    if args.name and len(args.name) != len(args.model):
+        raise MotionInputError(f"give one --name per --model ({len(args.model)} models, {len(args.name)} names)")
+    # one sentence model for all rows (loaded on first use); it caches caption embeddings across models
+    needs_captions = {"threshold", "dissimilar"} & set(protocols)
+    caption_similarity = minilm_caption_similarity("cuda" if args.device == "cuda" else "cpu") if needs_captions \
+        else None
+    results = []
+    for path in args.model:
+        encoders = load_encoders(path, args.device)
+        results.append(evaluate_retrieval(encoders, args.data, args.split, protocols=protocols, thresholds=thresholds,
+                                          videos_dir=args.videos, skeleton=args.skeleton,
+                                          include_mirrored=args.include_mirrored, max_frames=args.max_frames,
+                                          seed=args.seed, progress=not args.quiet,
+                                          caption_similarity=caption_similarity))
+        results[-1]["model"]["path"] = str(path)
+    rows = dict(zip(_row_names(args, results), results, strict=True))
+    report = markdown_report(rows)
+    print(report, end="")
+    for out, text in ((args.json, json.dumps(rows, indent=2)), (args.markdown, report)):
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(text, encoding="utf-8")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate generation (FID, R-precision, ...) or VQ reconstruction")
+    p = sub.add_parser("eval", help="evaluate generation (FID, R-precision, ...), VQ reconstruction or retrieval")
     esub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
     g = esub.add_parser("generation", help="FID, R-precision, MM-Dist, Diversity, MultiModality vs real motion")
     g.add_argument("--data", required=True, help="dataset folder (HumanML3D layout)")
@@ -121,3 +180,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--evaluator")
     v.add_argument("--json")
     v.set_defaults(func=run_eval_vq)
+    r = esub.add_parser("retrieval", help="TMR retrieval protocols (R@k, MedR both ways) and zero-shot classification")
+    r.add_argument("--model", action="append", required=True,
+                   help="retrieval model folder (retrieval.json) or torch .pt checkpoint; repeat for several")
+    r.add_argument("--data", required=True, help="dataset folder (HumanML3D layout)")
+    r.add_argument("--split", default="test")
+    r.add_argument("--videos", help="folder of rendered videos (ID.npy frames or ID.mp4): adds v2m / m2v")
+    r.add_argument("--skeleton", help="evaluate new_joints/ID.npy of this skeleton (e.g. kit21) via encode_joints")
+    r.add_argument("--protocols", default="all,same_caption,threshold,dissimilar,batches,zero_shot",
+                   help="comma-separated subset of all,same_caption,threshold,dissimilar,batches,zero_shot")
+    r.add_argument("--thresholds", default="0.95,0.8", help="caption-similarity thresholds (TMR 0.95, LAVIMO 0.8)")
+    r.add_argument("--include-mirrored", action="store_true", help="keep mirrored M<id> copies in the gallery")
+    r.add_argument("--max-frames", type=int, help="crop every motion to at most this many frames")
+    r.add_argument("--name", action="append", help="row name per --model (default: the model's name)")
+    r.add_argument("--seed", type=int, default=0, help="seeds the dissimilar subset and the batches")
+    r.add_argument("--json", help="write {row name: result} as JSON")
+    r.add_argument("--markdown", help="write the tables as markdown")
+    r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=run_eval_retrieval)

@@ -60,3 +60,28 @@ def batched_metrics(text_emb: np.ndarray, motion_emb: np.ndarray, batch_size: in
         pos = None if positives is None else np.asarray(positives, bool)[np.ix_(idx, idx)]
         tables.append(retrieval_metrics(np.asarray(text_emb)[idx], np.asarray(motion_emb)[idx], pos))
     return {d: {k: float(np.mean([t[d][k] for t in tables])) for k in tables[0][d]} for d in ("t2m", "m2t")}
+
+
+# --- which gallery items count as hits (positives masks for `ranks`) ---------------------------------------
+
+def normalize_caption(text: str) -> str:
+    """Lower case, punctuation dropped, whitespace collapsed: "A person walks." == "a person walks"."""
+    kept = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower())
+    return " ".join(kept.split())
+
+
+def same_caption_positives(captions: list[str]) -> np.ndarray:
+    """(N, N) True where two pairs have the same normalised caption (the diagonal included): Motion Patches'
+    variant, where a clip and its mirrored copy or two clips described alike are both right answers."""
+    keys = [normalize_caption(c) for c in captions]
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    ids = np.array([index[k] for k in keys])
+    return ids[:, None] == ids[None, :]
+
+
+def threshold_positives(caption_sim: np.ndarray, threshold: float) -> np.ndarray:
+    """(N, N) True where the captions' similarity is >= `threshold`; the true pair (diagonal) always counts."""
+    caption_sim = np.asarray(caption_sim)
+    if caption_sim.ndim != 2 or caption_sim.shape[0] != caption_sim.shape[1]:
+        raise ValueError(f"caption similarity must be a square matrix, got shape {caption_sim.shape}")
+    return (caption_sim >= threshold) | np.eye(len(caption_sim), dtype=bool)

@@ -35,6 +35,14 @@ class RetrievalInfo:
 
 
 class RetrievalRuntime(Protocol):
+    """Text / motion (/ video) encoders into one space.
+
+    Optional, not part of the protocol: skeleton-agnostic models (Motion Patches) may also offer
+    `encode_joints(joints: Sequence[np.ndarray], skeleton: str) -> np.ndarray`, joint positions (T_i, J, 3)
+    of the named skeleton (e.g. "kit21") -> (B, embed_dim) float32, L2-normalised; the cross-skeleton
+    evaluation (`mogents eval retrieval --skeleton`) calls it when present.
+    """
+
     info: RetrievalInfo
     provider: str                # e.g. "CPUExecutionProvider", "CUDAExecutionProvider"
 
