@@ -21,7 +21,8 @@ def run_videos(args: argparse.Namespace) -> int:
     request = RenderRequest(dataset=Path(args.dataset), out=Path(args.out) if args.out else None,
                             resolution=args.resolution, engine=args.engine, shard=args.shard,
                             frames_dir=args.frames_dir, avatar=args.avatar, fps=args.fps, limit=args.limit,
-                            blender=args.blender, seed=args.seed, camera=args.camera, samples=args.samples)
+                            blender=args.blender, seed=args.seed, camera=args.camera, samples=args.samples,
+                            sample_frames=args.sample_frames)
     summary = render_videos(request, show_progress=not args.quiet)
     print(format_summary(summary, request))
     return 1 if summary.failed else 0
@@ -42,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("workbench", "eevee", "cycles"), default="workbench")
     p.add_argument("--shard", metavar="i/n", help="render shard i of n (0 <= i < n) of the sorted clips")
     p.add_argument("--frames-dir", action="store_true", help="write PNG frames in DIR/CLIP/ instead of DIR/CLIP.mp4")
+    p.add_argument("--sample-frames", type=int, metavar="N",
+                   help="render only N frames per clip, the centres of N equal segments (frame "
+                        "floor((i + 1/2) * T / N), i = 0..N-1), into DIR/CLIP.npy, uint8 (N, R, R, 3) RGB: training "
+                        "data for the video encoder (LAVIMO: 8); the camera still frames the whole clip")
     p.add_argument("--avatar", type=_avatar, default=None, metavar="N|random",
                    help="one avatar for every clip (default: random per clip)")
     p.add_argument("--fps", type=float, default=20.0, help="video frame rate (motions are 20 fps; default 20)")

@@ -76,18 +76,13 @@ def _query_motion(path: str):
     return load_motion(MotionSource(file, suffix[1:], file.stem)).features
 
 
-def _query_video(path: str):
-    import numpy as np
+def _query_video(path: str, runtime):
+    from ..retrieve.video_input import load_query_video, query_frame_count
 
-    file = Path(path)
-    if not file.is_file():
-        raise MotionInputError("query video file not found", str(file))
-    if file.suffix.lower() != ".npy":
-        raise MotionInputError("videos are read as .npy frame arrays (N, H, W, 3) uint8 for now", str(file))
-    try:
-        return np.load(file, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise MotionInputError(f"cannot read the frames: {err}", str(file)) from None
+    clip = load_query_video(path, n=query_frame_count(runtime))
+    for note in clip.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return clip.frames
 
 
 def run_retrieve(args: argparse.Namespace) -> int:
@@ -101,8 +96,8 @@ def run_retrieve(args: argparse.Namespace) -> int:
     if args.text is not None and not args.text.strip():
         raise MotionInputError("the search text is empty")
     features = _query_motion(args.motion) if args.motion is not None else None
-    if args.video is not None and not Path(args.video).is_file():
-        raise MotionInputError("query video file not found", args.video)
+    if args.video is not None and not Path(args.video).exists():
+        raise MotionInputError("query video file or frame folder not found", args.video)
     runtime = _runtime(args)
     if args.text is not None:
         query, hits = args.text, library.search_text(runtime, args.text, args.k)
@@ -111,7 +106,7 @@ def run_retrieve(args: argparse.Namespace) -> int:
     else:
         if not runtime.info.has("video"):
             raise MotionInputError(f"the retrieval model {runtime.info.name!r} has no video encoder")
-        query, hits = args.video, library.search_video(runtime, _query_video(args.video), args.k)
+        query, hits = args.video, library.search_video(runtime, _query_video(args.video, runtime), args.k)
     if args.json:
         print(json.dumps({"query": query, "model": runtime.info.name, "library": str(library.folder),
                           "hits": [h.to_json() for h in hits]}, indent=2, ensure_ascii=False))
@@ -237,7 +232,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("retrieve", help="search the motion library by text, a motion or a video")
     r.add_argument("text", nargs="?", help="what to look for, e.g. \"a person jumps on one leg\"")
     r.add_argument("--motion", help="query motion: .npz (mogents generate), .npy joints/features or .bvh")
-    r.add_argument("--video", help="query video (needs a retrieval model with a video encoder)")
+    r.add_argument("--video", help="query video: MP4/MOV/MKV/AVI/WebM/GIF, a folder of PNG/JPEG frames or a .npy "
+                                   "(N, H, W, 3) uint8; 8 frames are sampled (needs a retrieval model with a video "
+                                   "encoder)")
     r.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     r.add_argument("--json", action="store_true", help="print the hits as JSON")
     _library_option(r)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import MotionInputError
 
 
@@ -71,8 +73,13 @@ def shard_clips(clips: list[Clip], index: int, count: int) -> list[Clip]:
     return ordered[index::count]
 
 
-def output_path(out_dir: Path, name: str, frames_dir: bool) -> Path:
-    return out_dir / name if frames_dir else out_dir / f"{name}.mp4"
+LAYOUTS = ("mp4", "frames", "npy")  # one MP4, a folder of PNG frames, or sampled frames in one .npy
+
+
+def output_path(out_dir: Path, name: str, layout: str) -> Path:
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown output layout {layout!r}")
+    return out_dir / name if layout == "frames" else out_dir / f"{name}.{layout}"
 
 
 def partial_output(output: Path) -> Path:
@@ -80,6 +87,15 @@ def partial_output(output: Path) -> Path:
     return output.with_name(f"{output.stem}.partial{output.suffix}")
 
 
-def is_finished(output: Path, frames_dir: bool) -> bool:
+def is_finished(output: Path, layout: str) -> bool:
     """Renders appear under their final name only when complete (the worker renames its partial output)."""
-    return output.is_dir() if frames_dir else output.is_file()
+    return output.is_dir() if layout == "frames" else output.is_file()
+
+
+def npy_header(path: Path) -> tuple[tuple[int, ...], str] | None:
+    """(shape, dtype) of a finished .npy without reading its data; None when it is not a readable .npy."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return tuple(array.shape), str(array.dtype)

@@ -4,6 +4,12 @@ For every clip of this shard that has no finished output yet, the motion is hand
 (joints files as they are; features are converted to joints here, since Blender has no `backend`), in
 chunks of clips per worker process. Each finished clip is reported by the worker; a clip that fails
 (wrong shape, NaN, a worker crash on it) is recorded with its message and the others go on.
+
+Outputs: `OUT/CLIP.mp4`, `OUT/CLIP/frame_####.png` (--frames-dir), or with `--sample-frames N` one
+`OUT/CLIP.npy` uint8 array (N, R, R, 3) of RGB frames: the centres of N equal segments of the clip,
+index_i = floor((i + 1/2) * T / N) for a clip of T frames at --fps (LAVIMO's video encoder sees N = 8).
+Finished .npy files of another shape (a different N or R in the same folder) stop the run before anything
+is rendered, so a folder never mixes two settings.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import numpy as np
 
 from ..errors import MotionInputError
 from .blender_worker import find_blender, run_worker, worker_command
-from .clips import Clip, find_clips, is_finished, output_path, parse_shard, partial_output, shard_clips
+from .clips import Clip, find_clips, is_finished, npy_header, output_path, parse_shard, partial_output, shard_clips
 
 ENGINES = ("workbench", "eevee", "cycles")
 CAMERAS = ("auto", "fit", "follow")
 CHUNK_CLIPS = 64  # clips per Blender process: bounds memory and the cost of a crash
+CHUNK_SAMPLED_CLIPS = 256  # sampled clips take ~0.3 s each, so Blender's start-up is spread over more of them
+MAX_SAMPLE_FRAMES = 256
 
 
 @dataclass
@@ -42,6 +50,11 @@ class RenderRequest:
     seed: int = 0
     camera: str = "auto"
     samples: int = 16
+    sample_frames: int | None = None  # N: render only N evenly spread frames per clip into CLIP.npy
+
+    @property
+    def layout(self) -> str:
+        return "npy" if self.sample_frames else "frames" if self.frames_dir else "mp4"
 
     def checked(self) -> RenderRequest:
         if self.engine not in ENGINES:
@@ -50,7 +63,13 @@ class RenderRequest:
             raise MotionInputError(f"unknown camera {self.camera!r}; choose one of {', '.join(CAMERAS)}")
         if not 16 <= self.resolution <= 8192:
             raise MotionInputError(f"resolution must be between 16 and 8192, got {self.resolution}")
-        if not self.frames_dir and self.resolution % 2:
+        if self.sample_frames is not None:
+            if not 1 <= self.sample_frames <= MAX_SAMPLE_FRAMES:
+                raise MotionInputError(f"--sample-frames must be between 1 and {MAX_SAMPLE_FRAMES}, "
+                                       f"got {self.sample_frames}")
+            if self.frames_dir:
+                raise MotionInputError("--sample-frames writes one .npy per clip; leave out --frames-dir")
+        if self.layout == "mp4" and self.resolution % 2:
             raise MotionInputError(f"MP4 (H.264) needs an even resolution, got {self.resolution}")
         if not 1 <= self.fps <= 240:
             raise MotionInputError(f"fps must be between 1 and 240, got {self.fps}")
@@ -138,14 +157,15 @@ def _jobs(request: RenderRequest, clips: list[Clip], work_dir: Path, out: Path,
             failed[clip.name] = str(err)
             continue
         jobs.append({"name": clip.name, "joints": str(motion), "output": str(output_path(out, clip.name,
-                                                                                           request.frames_dir)),
+                                                                                           request.layout)),
                      "avatar": request.avatar, "fps": 20.0})
     return jobs
 
 
 def _settings(request: RenderRequest) -> dict:
     return {"engine": request.engine, "resolution": request.resolution, "fps": request.fps,
-            "frames_dir": request.frames_dir, "camera": request.camera, "samples": request.samples}
+            "frames_dir": request.frames_dir, "camera": request.camera, "samples": request.samples,
+            "sample_frames": request.sample_frames or 0}
 
 
 class _Progress:
@@ -215,6 +235,22 @@ def _run_chunk(executable: Path, jobs: list[dict], request: RenderRequest, work_
             pending = pending[1:]
 
 
+def _check_finished_arrays(request: RenderRequest, clips: list[Clip], out: Path, finished: list[Clip]) -> None:
+    """Refuse to resume into a folder whose finished .npy files are not this run's (N, R, R, 3) uint8."""
+    if out.resolve() in {c.path.parent.resolve() for c in clips}:
+        raise MotionInputError("--out is the folder the motions are read from; sampled frames need another one",
+                               str(out))
+    expected = ((request.sample_frames, request.resolution, request.resolution, 3), "uint8")
+    wrong = [(c.name, npy_header(output_path(out, c.name, "npy"))) for c in finished]
+    wrong = [(name, header) for name, header in wrong if header != expected]
+    if wrong:
+        name, header = wrong[0]
+        found = "not a readable .npy" if header is None else f"{header[0]} {header[1]}"
+        raise MotionInputError(f"{len(wrong)} finished file(s) there are not {expected[0]} uint8 frames (e.g. "
+                               f"{name}.npy: {found}); use another --out for other --sample-frames or "
+                               "--resolution values", str(out))
+
+
 def render_videos(request: RenderRequest, show_progress: bool = True) -> RenderSummary:
     """Render every unfinished clip of the request's shard; see the module docstring."""
     started = time.perf_counter()
@@ -225,16 +261,21 @@ def render_videos(request: RenderRequest, show_progress: bool = True) -> RenderS
     clips = shard_clips(clips, shard_index, shard_count)[:request.limit]
     out = Path(request.out) if request.out is not None else Path(request.dataset) / "videos"
     summary = RenderSummary(out=out, clips=len(clips))
-    todo = [c for c in clips if not is_finished(output_path(out, c.name, request.frames_dir), request.frames_dir)]
-    summary.skipped = len(clips) - len(todo)
+    finished = [c for c in clips if is_finished(output_path(out, c.name, request.layout), request.layout)]
+    if request.layout == "npy":
+        _check_finished_arrays(request, clips, out, finished)
+    done = {c.name for c in finished}
+    todo = [c for c in clips if c.name not in done]
+    summary.skipped = len(finished)
+    chunk_clips = CHUNK_SAMPLED_CLIPS if request.layout == "npy" else CHUNK_CLIPS
     if todo:
         progress = _Progress(len(todo), show_progress)
         try:
             with tempfile.TemporaryDirectory(prefix="mogents-render-") as tmp:
                 work_dir = Path(tmp)
                 worker_command(executable, work_dir / "check.json")  # fails early if the worker is missing
-                for start in range(0, len(todo), CHUNK_CLIPS):
-                    chunk = todo[start:start + CHUNK_CLIPS]
+                for start in range(0, len(todo), chunk_clips):
+                    chunk = todo[start:start + chunk_clips]
                     before = len(summary.failed)
                     jobs = _jobs(request, chunk, work_dir, out, summary.failed)
                     for _ in range(len(summary.failed) - before):
@@ -252,9 +293,11 @@ def format_summary(summary: RenderSummary, request: RenderRequest) -> str:
     if summary.rendered:
         render_fps = summary.frames / max(summary.render_seconds, 1e-9)
         wall_fps = summary.frames / max(summary.wall_seconds, 1e-9)
-        lines.append(f"{summary.frames} frames at {request.resolution}x{request.resolution} with {request.engine}: "
-                     f"{render_fps:.1f} frames/s rendering, {wall_fps:.1f} frames/s overall "
-                     f"(incl. Blender start-up)")
+        sampled = f" ({request.sample_frames} sampled per clip)" if request.sample_frames else ""
+        lines.append(f"{summary.frames} frames{sampled} at {request.resolution}x{request.resolution} with "
+                     f"{request.engine}: {render_fps:.1f} frames/s rendering, {wall_fps:.1f} frames/s overall "
+                     f"(incl. Blender start-up), {len(summary.rendered) / max(summary.wall_seconds, 1e-9):.2f} "
+                     "clips/s")
     for name, message in sorted(summary.failed.items()):
         lines.append(f"failed {name}: {message}")
     return "\n".join(lines)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -73,17 +71,15 @@ async def _retrieve_request(request: Request) -> RetrieveRequest:
         raise _validation_error(err) from None
 
 
-def _video_frames(data: str) -> np.ndarray:
+def _video_clip(data: str, filename: str | None, runtime=None):
+    """The uploaded video (any format `backend.retrieve.video_input` reads) as the encoder's query frames."""
+    from ..retrieve.video_input import load_query_video, query_frame_count
+
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise MotionInputError("video.data is not valid base64") from None
-    if not raw.startswith(b"\x93NUMPY"):
-        raise MotionInputError("videos are read as .npy arrays of RGB frames (N, H, W, 3) uint8 for now")
-    try:
-        return np.load(io.BytesIO(raw), allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise MotionInputError(f"cannot read the video frames: {err}") from None
+    return load_query_video(raw, filename=filename, n=query_frame_count(runtime))
 
 
 def _search(services: Services, req: RetrieveRequest) -> dict:
@@ -96,8 +92,9 @@ def _search(services: Services, req: RetrieveRequest) -> dict:
         query, hits = {"kind": "motion", "frames": len(features)}, library.search_motion(runtime, features, req.k)
     else:
         assert req.video is not None
-        frames = _video_frames(req.video.data)
-        query, hits = {"kind": "video", "frames": len(frames)}, library.search_video(runtime, frames, req.k)
+        clip = _video_clip(req.video.data, req.video.filename, runtime)
+        query = {"kind": "video", "frames": clip.source_frames, "sampled": len(clip.frames), "notes": list(clip.notes)}
+        hits = library.search_video(runtime, clip.frames, req.k)
     return {"query": query, "model": runtime.info.name, "hits": [h.to_json() for h in hits]}
 
 

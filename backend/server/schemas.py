@@ -96,7 +96,8 @@ class JobRequest(StrictModel):
 
 
 class VideoIn(StrictModel):
-    """A video file sent inline: base64 of its bytes (for now: a .npy array of RGB frames (N, H, W, 3) uint8)."""
+    """A video file sent inline: base64 of its bytes (MP4/MOV/MKV/AVI/WebM/GIF, or a .npy array of RGB frames
+    (N, H, W, 3) uint8); `filename`'s extension picks the reader."""
 
     data: str = Field(min_length=1, description="base64 of the file")
     filename: str | None = Field(None, max_length=500)

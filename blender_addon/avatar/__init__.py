@@ -6,9 +6,9 @@ background Blender started by the add-on's render operator or by `mogents render
 
 Modules: `smpl` (skeleton constants, checks, axes), `shapes` (mesh primitives), `avatars` (the avatar
 designs and how one is built), `motion_rig` (one keyed object per body segment), `scene` (camera, light,
-floor, world, engine), `render` (one motion to MP4 or a frame folder), `worker` (a list of clips),
-`runner` (start the worker as a subprocess and follow its progress) and `outputs` (partial-output naming);
-the last two use the standard library only.
+floor, world, engine), `render` (one motion to MP4, a frame folder or sampled frames), `worker` (a list of
+clips), `runner` (start the worker as a subprocess and follow its progress), `outputs` (partial-output
+naming) and `sampling` (which frames sampled-frame mode renders); the last three use the standard library only.
 
 Importing the package imports nothing else, so `runner` loads without bpy.
 """

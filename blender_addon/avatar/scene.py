@@ -36,6 +36,28 @@ FOLLOW_SMOOTHING_SECONDS = 1.0
 AUTO_FOLLOW_RATIO = 1.6               # "auto" follows when a still camera would be this much farther away
 
 
+OWN_SCENE = "mogents_avatar_scene"       # marks a scene that only holds what this module and render.py built
+BUILT_DATA = ("objects", "meshes", "materials", "actions", "cameras", "lights", "worlds")
+
+
+def empty_scene() -> bpy.types.Scene:
+    """An empty scene to build a clip in.
+
+    The first call resets the file to factory settings (0.15-0.3 s here, more than building and rendering
+    eight small frames); later calls in the same process, while the file holds nothing but the previous
+    clip's scene, delete that clip's datablocks instead (a few ms). Every setting the renderer depends on
+    is set again by `configure_render` and the output setup, so the frames are the same either way.
+    """
+    scene = bpy.context.scene
+    if scene is not None and scene.get(OWN_SCENE) and len(bpy.data.scenes) == 1:
+        bpy.data.batch_remove([block for kind in BUILT_DATA for block in getattr(bpy.data, kind)])
+        return scene
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene[OWN_SCENE] = True
+    return scene
+
+
 def set_engine(scene: bpy.types.Scene, engine: str) -> str:
     """Select the engine under its name in this Blender (EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5)."""
     if engine not in ENGINES:
@@ -208,8 +230,12 @@ def plan_camera(joints: np.ndarray, mode: str, fps: float) -> tuple[str, CameraF
 
 
 def add_camera(collection: bpy.types.Collection, scene: bpy.types.Scene, joints: np.ndarray, mode: str,
-               fps: float, first_frame: int = 1) -> bpy.types.Object:
-    """A camera that keeps all of `joints` (T, 22, 3, Blender axes) in view, still or following the root."""
+               fps: float, first_frame: int = 1, keyed: np.ndarray | None = None) -> bpy.types.Object:
+    """A camera that keeps all of `joints` (T, 22, 3, Blender axes) in view, still or following the root.
+
+    `keyed` (0-based frame indices) keys a following camera only at those frames of the clip, on
+    consecutive scene frames from `first_frame`; the framing is always planned over the whole clip.
+    """
     used, fit, target = plan_camera(joints, mode, fps)
     data = bpy.data.cameras.new("mogents.camera")
     data.sensor_fit = "AUTO"
@@ -225,6 +251,7 @@ def add_camera(collection: bpy.types.Collection, scene: bpy.types.Scene, joints:
     if used == "fit":
         cam.location = fit.offset.tolist()
     else:
-        frames = first_frame + np.arange(len(joints), dtype=np.float32)
-        key_transforms(cam, frames, target + fit.offset, None)
+        picked = np.arange(len(joints)) if keyed is None else np.asarray(keyed)
+        frames = first_frame + np.arange(len(picked), dtype=np.float32)
+        key_transforms(cam, frames, target[picked] + fit.offset, None)
     return cam

@@ -9,13 +9,15 @@ Run it with Blender's Python or with Blender itself:
 JOBS.json:
 
     {"settings": {"engine": "workbench", "resolution": 512, "fps": 20, "frames_dir": false,
-                  "floor": true, "camera": "auto", "samples": 16},
+                  "floor": true, "camera": "auto", "samples": 16, "sample_frames": 0},
      "seed": 0,
      "clips": [{"name": "000021", "joints": "/abs/000021.npy", "output": "/abs/videos/000021.mp4",
                 "avatar": 3, "fps": 20.0}]}
 
 `joints` is a (T, 22, 3) .npy or an .npz with a `joints` array (and optionally `fps`); `avatar` null picks
-one from the clip name and the seed; `fps` is the motion's frame rate (default 20). Standard output:
+one from the clip name and the seed; `fps` is the motion's frame rate (default 20). With `sample_frames` N > 0
+each `output` is a `.npy` that receives N sampled frames (see `render.py`). One Blender process renders
+the clips one after another in the same scene, cleared between clips (`scene.empty_scene`). Standard output:
 
     MOGENTS-READY {"clips": n}                                               the jobs file is usable
     MOGENTS-FRAME {"clip": ..., "index": i, "frame": f, "frames": n}          after each rendered frame

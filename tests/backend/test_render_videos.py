@@ -17,6 +17,8 @@ from backend.motion.features import joints_to_features
 from backend.motion.skeleton import SMPL22
 from backend.render.blender_worker import REPO_ROOT, find_blender
 from backend.render.clips import find_clips, parse_shard, shard_clips
+from backend.render.videos import RenderRequest
+from backend.retrieve.video_input import sample_indices
 from tests.fixtures.synthetic_motion import walking_joints
 
 BLENDER_PYTHON = REPO_ROOT / ".venv-blender" / "bin" / "python"
@@ -128,6 +130,8 @@ def test_blender_lookup_order(tmp_path):
     (["{data}", "--blender", "{missing}"], "no executable file"),
     (["{data}", "--resolution", "65"], "even resolution"),
     (["{data}", "--limit", "0"], "--limit must be at least 1"),
+    (["{data}", "--sample-frames", "0"], "--sample-frames must be between 1 and 256"),
+    (["{data}", "--sample-frames", "8", "--frames-dir"], "leave out --frames-dir"),
 ])
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
     data = _joints_folder(tmp_path / "data", {"a": 5})
@@ -135,6 +139,21 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, messag
     assert main(["render", "videos", *filled, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
+    assert sorted(p.name for p in data.iterdir()) == ["a.npy"]
+
+
+def test_sampled_frames_allow_odd_sizes_and_write_npy_files(tmp_path):
+    request = RenderRequest(dataset=tmp_path, resolution=65, sample_frames=8).checked()
+    assert request.layout == "npy"
+    assert RenderRequest(dataset=tmp_path, frames_dir=True).layout == "frames"
+    assert RenderRequest(dataset=tmp_path).layout == "mp4"
+
+
+def test_sampled_frames_are_not_written_into_the_motion_folder(tmp_path, capsys):
+    data = _joints_folder(tmp_path / "data", {"a": 5})
+    assert main(["render", "videos", str(data), "--out", str(data), "--sample-frames", "4", "--quiet",
+                 "--blender", sys.executable]) == 2
+    assert "--out is the folder the motions are read from" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == ["a.npy"]
 
 
@@ -245,3 +264,39 @@ def test_motions_that_cannot_become_smpl_joints_fail_one_by_one(tmp_path, capsys
     assert "failed empty:" in report and "neither 'joints' nor 'features' (found: prompt)" in report
     assert "failed broken:" in report and "cannot read it as .npz" in report
     assert not (data / "videos").exists()
+
+
+@needs_blender
+def test_sampled_frames_render_resume_and_refuse_other_settings(tmp_path, capsys):
+    """8 frames per clip into CLIP.npy; a mirrored clip is a clip like any other; a rerun skips finished clips."""
+    data = _joints_folder(tmp_path / "humanml" / "new_joints", {"000001": 30, "M000001": 30, "000002": 7})
+    out = tmp_path / "frames64"
+    out.mkdir()
+    (out / "000002.partial.npy").write_bytes(b"left over by an interrupted run")
+    assert _render(str(data.parent), "--out", str(out), "--sample-frames", "8") == 0
+    report = capsys.readouterr().out
+    assert "3 rendered" in report and "24 frames (8 sampled per clip) at 64x64" in report and "clips/s" in report
+    assert sorted(p.name for p in out.iterdir()) == ["000001.npy", "000002.npy", "M000001.npy"]
+    clips = {p.stem: np.load(p) for p in out.iterdir()}
+    for name, frames in clips.items():
+        assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8, name
+        assert frames.std() > 5, f"{name} is blank"
+    assert np.abs(np.diff(clips["000001"].astype(int), axis=0)).sum(axis=(1, 2, 3)).min() > 0, "frames must change"
+    assert np.array_equal(clips["000002"][3], clips["000002"][4])  # 7 frames, 8 samples: frame 3 twice
+    assert not np.array_equal(clips["000001"], clips["M000001"])  # rendered, not copied or flipped
+    # the same pixels as those frames of a full render, read independently of Blender
+    assert _render(str(data.parent), "--out", str(tmp_path / "full"), "--frames-dir", "--limit", "1") == 0
+    pngs = sorted((tmp_path / "full" / "000001").glob("frame_*.png"))
+    expected = [np.asarray(Image.open(pngs[i]).convert("RGB")) for i in sample_indices(30, 8)]
+    assert np.array_equal(clips["000001"], np.stack(expected))
+    capsys.readouterr()
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    assert _render(str(data.parent), "--out", str(out), "--sample-frames", "8") == 0
+    assert "0 rendered, 3 already finished, 0 failed" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+
+    assert _render(str(data.parent), "--out", str(out), "--sample-frames", "4") == 2
+    err = capsys.readouterr().err
+    assert "3 finished file(s) there are not (4, 64, 64, 3) uint8 frames" in err and "(8, 64, 64, 3)" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps

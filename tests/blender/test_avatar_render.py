@@ -6,6 +6,7 @@ renders without the floor: every pixel that differs from the flat world colour b
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from backend.motion.skeleton import SMPL22  # noqa: E402
 from blender_addon.avatar import runner  # noqa: E402
 from blender_addon.avatar.avatars import AVATARS, pick_avatar  # noqa: E402
 from blender_addon.avatar.render import RenderSettings, render_motion  # noqa: E402
+from blender_addon.avatar.sampling import sample_indices  # noqa: E402
 from blender_addon.avatar.scene import plan_camera  # noqa: E402
 from blender_addon.avatar.smpl import JOINT_NAMES, PARENTS, to_blender_axes  # noqa: E402
 from tests.fixtures.synthetic_motion import walking_joints  # noqa: E402
@@ -152,6 +154,58 @@ def test_bad_motions_are_refused_before_anything_is_written(tmp_path):
         render_motion(np.zeros((10, 21, 3)), tmp_path / "b.mp4", settings=RenderSettings(resolution=SIZE))
     with pytest.raises(ValueError, match="avatar must be"):
         render_motion(walking_joints(SMPL22, 5), tmp_path / "c.mp4", avatar=len(AVATARS))
+    assert list(tmp_path.iterdir()) == []
+
+
+def _no_border(masks: np.ndarray) -> bool:
+    return not (masks[:, 0, :].any() or masks[:, -1, :].any() or masks[:, :, 0].any() or masks[:, :, -1].any())
+
+
+@pytest.mark.parametrize("camera", ["fit", "follow"])
+def test_sampled_frames_are_the_full_renders_frames_and_keep_the_avatar_in_frame(tmp_path, camera):
+    joints = sideways_walk(50, speed=1.4, turn_rate=0.3)
+    settings = dict(resolution=SIZE, floor=False, camera=camera)
+    result = render_motion(joints, tmp_path / "clip.npy", avatar=4,
+                           settings=RenderSettings(sample_frames=8, **settings))
+    assert result.frames == 8 and result.output == tmp_path / "clip.npy"
+    sampled = np.load(tmp_path / "clip.npy")
+    assert sampled.shape == (8, SIZE, SIZE, 3) and sampled.dtype == np.uint8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.npy"]  # no partial file or PNG left over
+
+    render_motion(joints, tmp_path / "full", avatar=4, settings=RenderSettings(frames_dir=True, **settings))
+    full = np.rint(read_frames(tmp_path / "full") * 255).astype(int)
+    assert sample_indices(50, 8) == [3, 9, 15, 21, 28, 34, 40, 46]
+    assert np.abs(sampled.astype(int) - full[sample_indices(50, 8)]).max() <= 1  # the same frames, same camera
+
+    masks = silhouettes(sampled / 255.0)
+    assert (masks.mean(axis=(1, 2)) > 0.005).all(), "the avatar must be visible in every sampled frame"
+    assert _no_border(masks), "the avatar touched the image border"
+    changed = np.abs(np.diff(sampled.astype(int), axis=0)).max(axis=-1) > 8
+    assert (changed.sum(axis=(1, 2)) > 10).all(), "every sampled frame must differ from the one before"
+
+
+def test_reusing_the_scene_between_clips_renders_the_same_frames(tmp_path):
+    """The worker clears the previous clip instead of resetting Blender; that must not change a pixel."""
+    settings = RenderSettings(resolution=SIZE, sample_frames=3)
+    first, other = walking_joints(SMPL22, 20), sideways_walk(30, turn_rate=0.5)
+    bpy.ops.wm.read_factory_settings(use_empty=True)  # the next render starts from factory settings
+    render_motion(first, tmp_path / "a.npy", avatar=5, settings=settings)
+    render_motion(other, tmp_path / "b.npy", avatar=8, settings=replace(settings, camera="follow"))
+    render_motion(first, tmp_path / "a2.npy", avatar=5, settings=settings)
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "a2.npy"))
+    leftovers = [o.name for o in bpy.data.objects if o.name.startswith(f"{AVATARS[8].name}.")]
+    assert leftovers == [] and len(bpy.data.scenes) == 1 and len(bpy.data.cameras) == 1
+
+
+def test_sampled_mode_refuses_wrong_outputs_and_settings(tmp_path):
+    joints = walking_joints(SMPL22, 6)
+    with pytest.raises(ValueError, match=r"sampled frames are written to a \.npy file, got a\.mp4"):
+        render_motion(joints, tmp_path / "a.mp4", settings=RenderSettings(resolution=SIZE, sample_frames=4))
+    with pytest.raises(ValueError, match="cannot also be a frame folder"):
+        RenderSettings(sample_frames=4, frames_dir=True).checked()
+    with pytest.raises(ValueError, match="sample_frames must be an integer from 0"):
+        RenderSettings(sample_frames=-1).checked()
+    assert RenderSettings(resolution=63, sample_frames=2).checked().resolution == 63  # odd sizes: no MP4 involved
     assert list(tmp_path.iterdir()) == []
 
 
