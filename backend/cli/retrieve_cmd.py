@@ -31,7 +31,7 @@ def _library(args: argparse.Namespace):
         return RemoteLibrary(client_for(args))
     from ..retrieve.library import MotionLibrary
 
-    return MotionLibrary(args.library)
+    return MotionLibrary(args.library, reembed=getattr(args, "reembed", False))
 
 
 def _runtime(args: argparse.Namespace):
@@ -143,6 +143,25 @@ def run_library_add(args: argparse.Namespace) -> int:
     return _add(args, library, Path(args.path), args.split)
 
 
+def run_library_build(args: argparse.Namespace) -> int:
+    """A library index from one or more sources (folders in HumanML3D layout, BVH / .npy / .npz files)."""
+    from ..retrieve.importers import find_motions
+    from ..retrieve.library import MotionLibrary
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not (out / "index.json").is_file():
+        raise MotionInputError("--out exists and is not a library index; give a new or empty folder", str(out))
+    for src in args.sources:
+        find_motions(src, args.split)  # every source is checked before the model loads or anything is written
+    library = MotionLibrary(out, reembed=args.reembed)
+    status = 0
+    for src in args.sources:
+        if not args.quiet and not args.json:
+            print(f"adding {src}", file=sys.stderr)
+        status = max(status, _add(args, library, Path(src), args.split))
+    return status
+
+
 def run_library_add_corpus(args: argparse.Namespace) -> int:
     """Synthesise clips of the procedural corpus (numpy only) into a temporary folder and add them."""
     import tempfile
@@ -237,6 +256,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "encoder)")
     r.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     r.add_argument("--json", action="store_true", help="print the hits as JSON")
+    r.add_argument("--reembed", action="store_true",
+                   help="if the library was embedded with another model, re-embed it with this one")
     _library_option(r)
     _model_options(r)
     r.set_defaults(func=run_retrieve)
@@ -249,9 +270,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--split", help="for a HumanML3D-layout folder: add only this split (train, val, test, all)")
     a.add_argument("--json", action="store_true", help="print the report as JSON")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--reembed", action="store_true", help="re-embed the library first if another model built it")
     _library_option(a)
     _model_options(a)
     a.set_defaults(func=run_library_add)
+    b = actions.add_parser("build", help="build a library index from folders/files (HumanML3D layout incl. "
+                                         "`mogents data import` output, BVH, .npy, .npz); exits 1 when some "
+                                         "files could not be read")
+    b.add_argument("sources", nargs="+", metavar="SRC", help="folders (searched recursively) or files")
+    b.add_argument("--out", required=True, help="index folder to create or extend")
+    b.add_argument("--split", help="for HumanML3D-layout folders: only this split (train, val, test, all)")
+    b.add_argument("--reembed", action="store_true", help="extend an index embedded with another model")
+    b.add_argument("--json", action="store_true", help="print the reports as JSON")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    _model_options(b)
+    b.set_defaults(func=run_library_build)
     c = actions.add_parser("add-corpus", help="add clips of the procedural motion-language corpus (synthesised "
                                               "now; the same seed gives the same clips, so re-adding skips them)")
     c.add_argument("--clips", type=int, default=300, help="number of clips (default 300)")

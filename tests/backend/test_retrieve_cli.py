@@ -134,3 +134,41 @@ def test_add_corpus_synthesises_searchable_clips_once(tmp_path, capsys):
     code, out, _ = _run(capsys, "retrieve", caption, "-k", "1", "--json", "--library", folder)
     assert code == 0 and json.loads(out)["hits"][0]["id"] == report["added"][0]["id"]
     assert main(["library", "add-corpus", "--clips", "0", "--library", folder]) == 2
+
+
+def test_library_build_indexes_several_sources_and_is_queried_with_its_model(sources, tmp_path, capsys):
+    from backend.retrieve.folder import META_FILE
+    from backend.retrieve.loader import DEFAULT_MODEL
+
+    index = tmp_path / "index"
+    layout, bvh = sources[1]["layout"], sources[0] / "bvh"
+    code, out, _ = _run(capsys, "library", "build", str(layout), str(bvh), "--out", str(index), "--json",
+                        "--quiet")
+    assert code == 0 and (index / "index.json").is_file()
+    info = json.loads((index / "index.json").read_text())
+    names = {e["source"] for e in info["entries"]}
+    assert any("new_joint_vecs" in n for n in names) and any(n.endswith(".bvh") for n in names)
+    code, out, _ = _run(capsys, "retrieve", "a person walks forward", "--library", str(index), "-k", "2", "--json")
+    assert code == 0 and len(json.loads(out)["hits"]) == 2
+    # the same index queried with a different model: a clear error, the index untouched
+    other = tmp_path / "other_model"
+    import shutil
+
+    shutil.copytree(DEFAULT_MODEL, other)
+    meta = json.loads((other / META_FILE).read_text())
+    meta["name"] = "another-model"
+    (other / META_FILE).write_text(json.dumps(meta))
+    before = _snapshot(index)
+    code, _, err = _run(capsys, "retrieve", "a person walks", "--library", str(index), "--model", str(other))
+    assert code == 2 and "--reembed" in err and _snapshot(index) == before
+    code, _, _ = _run(capsys, "retrieve", "a person walks", "--library", str(index), "--model", str(other),
+                      "--reembed", "--json")
+    assert code == 0 and json.loads((index / "index.json").read_text())["model"] == "another-model"
+
+
+def test_library_build_refuses_a_non_index_output_folder(sources, tmp_path, capsys):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, _, err = _run(capsys, "library", "build", str(sources[1]["layout"]), "--out", str(out), "--quiet")
+    assert code == 2 and "not a library index" in err and sorted(p.name for p in out.iterdir()) == ["notes.txt"]
