@@ -1,7 +1,7 @@
 """`mogents export FORMAT ...`: write trained models in a deployable form.
 
     mogents export onnx --mask RUN/model.pt [--residual RUN/model.pt] --length RUN/model.pt --out FOLDER
-    mogents export retrieval --checkpoint EVALUATOR.pt --out FOLDER [--eval-data DATASET]
+    mogents export retrieval RUN/model.pt --out FOLDER [--eval-data DATASET]   (evaluator, tmr, patches, lavimo)
     mogents export bvh MOTION.npz -o OUT.bvh [--template smpl] [--units m] [--fps 20] [--server [URL]]
 
 `onnx` needs the training extra (torch, onnx, onnxscript); further formats register as more subparsers.
@@ -37,18 +37,25 @@ def run_export_onnx(args: argparse.Namespace) -> int:
 
 def run_export_retrieval(args: argparse.Namespace) -> int:
     try:
-        from training.export.retrieval_export import export_retrieval
+        from training.export.retrieval_encoders_export import export_any_retrieval
     except ImportError as err:
         raise MotionInputError(f"exporting needs the training extra (torch, onnx, onnxscript): {err}") from None
+    checkpoint = args.checkpoint_path or args.checkpoint
+    if not checkpoint:
+        raise MotionInputError("give the checkpoint: `mogents export retrieval RUN/model.pt --out FOLDER`")
+    if args.checkpoint_path and args.checkpoint and args.checkpoint_path != args.checkpoint:
+        raise MotionInputError("two different checkpoints given (positional and --checkpoint)")
     out = Path(args.out)
     try:
-        folder = export_retrieval(args.checkpoint, out, name=args.name or out.name, opset=args.opset,
-                                  progress=not args.quiet, verify=not args.no_verify, pos_mode=args.text_mode,
-                                  eval_data=args.eval_data, eval_split=args.eval_split)
+        folder = export_any_retrieval(checkpoint, out, name=args.name or out.name, opset=args.opset,
+                                      progress=not args.quiet, verify=not args.no_verify, text_mode=args.text_mode,
+                                      quantize=not args.no_quantize, eval_data=args.eval_data,
+                                      eval_split=args.eval_split)
     except (FileNotFoundError, ValueError) as err:
         raise MotionInputError(str(err)) from None
     meta = json.loads((folder / "retrieval.json").read_text(encoding="utf-8"))
-    print(f"exported retrieval model {meta['name']!r} -> {folder} ({len(meta['files'])} files)")
+    print(f"exported retrieval model {meta['name']!r} ({meta.get('kind', 'evaluator')}) -> {folder} "
+          f"({len(meta['files'])} files)")
     if not args.no_verify and not meta.get("parity_ok", True):
         print("warning: ONNX Runtime outputs differ from torch beyond tolerance; see 'parity' in retrieval.json")
     return 0
@@ -106,12 +113,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs torch parity check")
     o.add_argument("--quiet", action="store_true", help="no progress lines")
     o.set_defaults(func=run_export_onnx)
-    r = formats.add_parser("retrieval", help="export the text/motion evaluator as a retrieval model folder")
-    r.add_argument("--checkpoint", required=True, help="evaluator model.pt (e.g. training/eval/checkpoints/...)")
+    r = formats.add_parser("retrieval", help="export a retrieval model (evaluator, tmr, patches, lavimo checkpoint) "
+                           "as an ONNX retrieval folder")
+    r.add_argument("checkpoint_path", nargs="?", metavar="CHECKPOINT",
+                   help="model.pt of `mogents train evaluator|tmr|patches|lavimo`")
+    r.add_argument("--checkpoint", help="the same as CHECKPOINT (kept for existing scripts)")
     r.add_argument("--out", required=True, help="retrieval folder to write (replaced if it holds a retrieval model)")
     r.add_argument("--name", help="model name (default: the folder name)")
-    r.add_argument("--text-mode", default="tagged", choices=("tagged", "plain"),
-                   help="default caption reading: POS-tagged words (as in training) or plain word pieces")
+    r.add_argument("--text-mode", choices=("tagged", "plain"),
+                   help="evaluator only: default caption reading, POS-tagged words (default, as in training) or "
+                   "plain word pieces")
+    r.add_argument("--no-quantize", action="store_true",
+                   help="tmr/patches/lavimo: keep the text encoder in fp32 (default: int8 weights, ~4x smaller)")
     r.add_argument("--eval-data", help="HumanML3D-layout dataset: measure retrieval metrics into retrieval.json")
     r.add_argument("--eval-split", default="test", help="split of --eval-data (default test)")
     r.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")

@@ -1,4 +1,4 @@
-"""`mogents train KIND --config FILE`: train a generator or evaluator model (needs the training extra)."""
+"""`mogents train KIND --config FILE`: train a generator, evaluator or retrieval model (needs the training extra)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import MotionInputError
 
-KINDS = ("vq", "mask", "residual", "length", "evaluator")
+KINDS = ("vq", "mask", "residual", "length", "evaluator", "tmr", "patches", "lavimo")
+RETRIEVAL_KINDS = ("tmr", "patches", "lavimo")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -17,7 +18,14 @@ def run_train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     if args.data:
         config["data"]["root"] = args.data
-    train_cfg = TrainConfig.from_dict(config["train"])
+    if args.kind in RETRIEVAL_KINDS:  # the task seeds its data with the run's seed too
+        for key in ("seed", "steps"):
+            if getattr(args, key) is not None:
+                config["train"][key] = getattr(args, key)
+    try:
+        train_cfg = TrainConfig.from_dict(config["train"])
+    except (TypeError, ValueError) as err:
+        raise MotionInputError(str(err)) from None
     if args.seed is not None:
         train_cfg.seed = args.seed
     if args.steps is not None:
@@ -30,6 +38,10 @@ def run_train(args: argparse.Namespace) -> int:
             task, cfg2 = build_task(config, config["data"]["root"])
             cfg2.seed, cfg2.steps = train_cfg.seed, train_cfg.steps
             train_cfg = cfg2
+        elif args.kind in RETRIEVAL_KINDS:
+            from training.retrieval.tasks import build_task as build_retrieval_task
+
+            task, train_cfg = build_retrieval_task(args.kind, config)
         else:
             from training.train.generator_tasks import TASKS
 
@@ -43,7 +55,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model: vq, mask, residual, length or evaluator")
+    p = sub.add_parser("train", help="train a model: vq, mask, residual, length, evaluator, "
+                       "or a retrieval model: tmr, patches, lavimo")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--config", required=True, help="TOML config (see training/configs/)")
     p.add_argument("--out", help="run folder (default: runs/<config name>); resumes from its last checkpoint")

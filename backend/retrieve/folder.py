@@ -23,10 +23,13 @@ FILE_NAMES = {
     "motion_encoder": "motion_encoder.onnx",
     "mean": "Mean.npy",
     "std": "Std.npy",
+    "video_encoder": "video_encoder.onnx",
+    "patch_stats": "patch_stats.npz",
 }
-# the roles each modality needs
+# the roles each modality needs ("motion" of a patch model also needs "patch_stats")
 ROLES_OF = {"text": ("text_encoder", "tokenizer"), "motion": ("motion_encoder", "mean", "std"),
             "video": ("video_encoder",)}
+MOTION_INPUTS = ("features", "patches")
 RETRIEVAL_FOLDER = FolderKind(META_FILE, FORMAT, VERSION, "retrieval model", "mogents export retrieval")
 
 
@@ -45,7 +48,13 @@ def load_retrieval_folder(path: str | Path, verify: bool = True) -> tuple[Retrie
     meta_path = folder / META_FILE
     data = read_meta(meta_path, RETRIEVAL_FOLDER)
     modalities = _modalities(data, meta_path)
+    motion_input = data.get("motion_input", "features")  # folders of the evaluator kind do not name it
+    if motion_input not in MOTION_INPUTS:
+        raise MotionInputError(f"'motion_input' must be one of {', '.join(MOTION_INPUTS)}, not {motion_input!r}",
+                               str(meta_path))
     needed = [r for m in sorted(modalities) for r in ROLES_OF[m]]
+    if motion_input == "patches" and "motion" in modalities:
+        needed.append("patch_stats")
     files = resolve_files(folder, data, meta_path, RETRIEVAL_FOLDER, needed)
     if verify:
         verify_files(folder, files, data, meta_path, RETRIEVAL_FOLDER)

@@ -94,3 +94,43 @@ class CaptionTokenizer:
             word_ids[i, :len(ids)] = ids
             pos[i, :len(tags)] = tags
         return {"word_ids": word_ids, "pos": pos, "lengths": lengths}
+
+
+# --- models whose text graph reads a pretrained tokenizer's ids (TMR-like, Motion Patches, LAVIMO) ---------
+
+TEXT_INPUTS = ("word_pos", "token_ids")
+
+
+class TokenIdsInput:
+    """Captions -> {'input_ids', 'attention_mask'} int64 (B, L), as transformers' tokenizer made them in training
+    (padding to the longest caption, truncation to `max_tokens`). `mode` is accepted for the runtime's common
+    signature and must be None: these models read plain captions only."""
+
+    mode = None
+
+    def __init__(self, path: str | Path, text_meta: dict):
+        from ..runtime.tokenizer import PromptTokenizer
+
+        try:
+            max_tokens = int(text_meta["max_tokens"])
+            pad_id = text_meta.get("pad_id")
+            pad_id = None if pad_id is None else int(pad_id)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise MotionInputError(f"retrieval.json: bad 'text' section ({err!r})", str(path)) from None
+        if max_tokens < 2:
+            raise MotionInputError(f"retrieval.json: max_tokens must be at least 2, got {max_tokens}", str(path))
+        self.max_tokens = max_tokens
+        self._tok = PromptTokenizer(path, max_tokens, pad_id=pad_id)
+
+    def __call__(self, texts: Sequence[str], mode: str | None = None) -> dict[str, np.ndarray]:
+        if mode is not None:
+            raise MotionInputError(f"this retrieval model reads plain captions; text mode {mode!r} does not apply")
+        return self._tok(list(texts))
+
+
+def make_text_input(path: str | Path, text_meta: dict) -> CaptionTokenizer | TokenIdsInput:
+    """The caption reader named by retrieval.json's text 'input' ("word_pos" when absent: the evaluator kind)."""
+    kind = str((text_meta or {}).get("input", "word_pos"))
+    if kind not in TEXT_INPUTS:
+        raise MotionInputError(f"retrieval.json: unknown text input {kind!r} ({', '.join(TEXT_INPUTS)})", str(path))
+    return CaptionTokenizer(path, text_meta) if kind == "word_pos" else TokenIdsInput(path, text_meta)

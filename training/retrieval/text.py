@@ -74,7 +74,7 @@ class FrozenTextBase(nn.Module):
         for i in range(0, len(missing), 128):
             chunk = missing[i:i + 128]
             enc = self.tokenize(chunk)
-            hidden = self(**enc)
+            hidden = self(**{k: v.to(self.model.device) for k, v in enc.items()}).cpu()  # the cache lives on the CPU
             for j, t in enumerate(chunk):
                 n = int(enc["attention_mask"][j].sum())
                 pooled = mean_pool(hidden[j:j + 1, :n], enc["attention_mask"][j:j + 1, :n])[0]
@@ -111,11 +111,16 @@ class TextTransformer(nn.Module):
         self.norm = nn.LayerNorm(cfg.width)
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.forward_sequence(states, mask)[0][:, 0]
+
+    def forward_sequence(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """All outputs (B, 1 + L, width), CLS first, and their keep mask (B, 1 + L) (LAVIMO's fusion attends
+        to the tokens)."""
         x = self.proj(states)
-        x = torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
         x = x + self.pos[:, :x.shape[1]]
         keep = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
-        return self.norm(self.encoder(x, src_key_padding_mask=~keep)[:, 0])
+        return self.norm(self.encoder(x, src_key_padding_mask=~keep)), keep
 
 
 class TokenTextEncoder(nn.Module):
