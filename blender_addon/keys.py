@@ -2,7 +2,9 @@
 
 Keys go in through `keyframe_points.add` + `foreach_set` (one call per F-curve instead of one Python call
 per key). Blender 4.4+ stores F-curves in a slot's channelbag on a layered action (5.0 removed
-`Action.fcurves`); older versions use the flat `Action.fcurves`. Every call makes a new action named after
+`Action.fcurves`); 4.2 and 4.3 use the flat `Action.fcurves`. The code asks the API what it has instead of
+comparing version numbers: 4.4 and 4.5 have channelbags but their `fcurves.new` takes no `group_name`, so
+the bone's group is made with `channelbag.groups.new` and assigned. Every call makes a new action named after
 the prompt, so the user's own action is never touched: it stays in the file and can be reassigned.
 """
 
@@ -39,7 +41,21 @@ class PoseTrack:
 
 def layered_actions() -> bool:
     """True on Blender 4.4+, where actions have slots, layers and channelbags."""
-    return bpy.app.version >= (4, 4, 0)
+    return "slots" in bpy.types.Action.bl_rna.properties
+
+
+def _channelbag_takes_group_name() -> bool:
+    """`ActionChannelbagFCurves.new(..., group_name=)` exists from Blender 5.0 on (4.4 and 4.5 lack it)."""
+    curves = getattr(bpy.types, "ActionChannelbagFCurves", None)
+    return curves is not None and "group_name" in curves.bl_rna.functions["new"].parameters
+
+
+def action_fcurves(action: bpy.types.Action) -> list[bpy.types.FCurve]:
+    """Every F-curve of `action`: from all channelbags of a layered action, else the legacy flat list."""
+    if getattr(action, "layers", None) is not None and len(action.layers):
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(getattr(action, "fcurves", ()))
 
 
 def action_name(prompt: str) -> str:
@@ -54,6 +70,8 @@ class _CurveFactory:
         self.action = action
         self.slot = None
         self.bag = None
+        self._groups: dict[str, bpy.types.ActionGroup] = {}
+        self._group_name_arg = _channelbag_takes_group_name()
         if layered_actions():
             self.slot = action.slots.new(id_type="OBJECT", name=obj.name)
             layer = action.layers.new("MoGenTS")
@@ -61,9 +79,15 @@ class _CurveFactory:
             self.bag = strip.channelbag(self.slot, ensure=True)
 
     def new(self, data_path: str, index: int, group: str) -> bpy.types.FCurve:
-        if self.bag is not None:
+        if self.bag is None:
+            return self.action.fcurves.new(data_path, index=index, action_group=group)
+        if self._group_name_arg:
             return self.bag.fcurves.new(data_path, index=index, group_name=group)
-        return self.action.fcurves.new(data_path, index=index, action_group=group)
+        curve = self.bag.fcurves.new(data_path, index=index)
+        if group not in self._groups:
+            self._groups[group] = self.bag.groups.new(group)
+        curve.group = self._groups[group]
+        return curve
 
 
 def _fill(curve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:

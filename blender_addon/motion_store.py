@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from .keys import PoseTrack, push_to_nla, write_action
+from .keys import PoseTrack, action_fcurves, push_to_nla, write_action
 
 PREVIEW_TAG = "mogents_preview"
 
@@ -108,7 +108,7 @@ def keep(obj: bpy.types.Object, push: bool) -> bpy.types.Action:
 def track_from_action(obj: bpy.types.Object, action: bpy.types.Action, frames: int, start: float,
                       step: float) -> PoseTrack:
     """Evaluate the action's quaternion/location curves at the motion's frames (for edit merging)."""
-    curves = _fcurves(action)
+    curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action)}
     times = start + step * np.arange(frames)
     rotations: dict[str, np.ndarray] = {}
     root, root_loc = None, None
@@ -121,17 +121,3 @@ def track_from_action(obj: bpy.types.Object, action: bpy.types.Action, frames: i
             root = pb.name
             root_loc = np.stack([[c.evaluate(t) for t in times] for c in loc], axis=1).astype(np.float32)
     return PoseTrack(rotations, root, root_loc)
-
-
-def _fcurves(action: bpy.types.Action) -> dict[tuple[str, int], bpy.types.FCurve]:
-    found = {}
-    if hasattr(action, "layers") and len(action.layers):
-        for layer in action.layers:
-            for strip in layer.strips:
-                for bag in strip.channelbags:
-                    for fc in bag.fcurves:
-                        found[(fc.data_path, fc.array_index)] = fc
-    elif hasattr(action, "fcurves"):
-        for fc in action.fcurves:
-            found[(fc.data_path, fc.array_index)] = fc
-    return found

@@ -21,10 +21,7 @@ def _progress(layout, context) -> bool:
     if task is None or task.state.done:
         return False
     row = layout.row(align=True)
-    if hasattr(row, "progress"):  # Blender 4.0+
-        row.progress(factor=st.progress, type="BAR", text=st.message or "working")
-    else:
-        row.label(text=f"{st.message} {st.progress:.0%}")
+    row.progress(factor=st.progress, type="BAR", text=st.message or "working")  # UILayout.progress: 4.0+
     row.operator("mogents.cancel", text="", icon="CANCEL")
     return True
 

@@ -37,3 +37,14 @@ def chain_armature(count: int, name: str = "Chain") -> bpy.types.Object:
         bones.append({"name": f"b{i}", "parent": parent, "head": [x, 0.0, 0.1 * i], "tail": [x, 0.0, 0.1 * i + 0.1],
                       "roll": 0.0})
     return build_armature({"bones": bones}, name)
+
+
+def select_pose_bones(obj: bpy.types.Object, names) -> None:
+    """Select exactly `names` as a user would in pose mode.
+
+    Blender 5.0 keeps pose-mode selection on the pose bone (`PoseBone.select`); 4.x has it on the bone only.
+    """
+    wanted = set(names)
+    for pb in obj.pose.bones:
+        holder = pb if hasattr(pb, "select") else pb.bone
+        holder.select = pb.name in wanted

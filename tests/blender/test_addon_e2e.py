@@ -22,7 +22,7 @@ bpy = pytest.importorskip("bpy")
 
 from backend.motion.retarget import armature_from_dict, pose_armature  # noqa: E402
 from backend.motion.retarget.solve import RetargetResult  # noqa: E402
-from tests.blender.armature_builder import build_armature  # noqa: E402
+from tests.blender.armature_builder import build_armature, select_pose_bones  # noqa: E402
 from tests.fixtures.rigs import mixamo_rig  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -202,8 +202,7 @@ def test_edit_selection_keeps_everything_else_exactly(addon):
     before = obj.animation_data.action
     bpy.ops.object.mode_set(mode="POSE")
     arm_bones = ["mixamorig:RightArm", "mixamorig:RightForeArm", "mixamorig:RightHand"]
-    for pb in obj.pose.bones:
-        pb.select = pb.name in arm_bones
+    select_pose_bones(obj, arm_bones)
     scene = bpy.context.scene
     scene.use_preview_range, scene.frame_preview_start, scene.frame_preview_end = True, 21, 44
     scene.mogents.edit_prompt = "a person waves with the right hand"

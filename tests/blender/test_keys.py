@@ -5,7 +5,14 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_addon.keys import PoseTrack, action_name, push_to_nla, write_action  # noqa: E402
+from blender_addon.keys import (  # noqa: E402
+    PoseTrack,
+    action_fcurves,
+    action_name,
+    layered_actions,
+    push_to_nla,
+    write_action,
+)
 from tests.blender.armature_builder import chain_armature  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -41,6 +48,24 @@ def test_keys_match_the_track_at_every_frame(rig):
             got = np.array(rig.pose.bones[name].rotation_quaternion)
             np.testing.assert_allclose(got, track.rotations[name][t], atol=1e-5)
         np.testing.assert_allclose(np.array(rig.pose.bones[names[0]].location), track.root_location[t], atol=1e-5)
+
+
+def test_curves_are_grouped_by_bone_on_this_blenders_action_api(rig):
+    names = [b.name for b in rig.data.bones]
+    action = write_action(rig, _random_track(names, 6), "group check")
+    curves = action_fcurves(action)
+    assert len(curves) == 4 * len(names) + 3  # quaternion per bone + the root's location
+    for fc in curves:
+        bone = fc.data_path.split('"')[1]
+        assert fc.group is not None and fc.group.name == bone
+        assert len(fc.keyframe_points) == 6
+    # 4.4+ write a slotted action and bind the slot; 4.2 and 4.3 the flat legacy F-curves
+    assert layered_actions() == hasattr(rig.animation_data, "action_slot")
+    if layered_actions():
+        assert len(action.slots) == 1 and rig.animation_data.action_slot == action.slots[0]
+        assert len(action.layers) == 1 and len(action.layers[0].strips[0].channelbags) == 1
+    else:
+        assert len(action.fcurves) == len(curves)
 
 
 def test_each_generation_gets_a_new_action_and_the_users_action_survives(rig):
