@@ -124,7 +124,7 @@ def decode_residual(runtime: GeneratorRuntime, base: np.ndarray, text: np.ndarra
     ids[..., 0] = np.where(frame_valid[..., None], base, 0)
     if known is not None and editable is not None:
         ids = np.where(editable[..., None], ids, known)
-    if not use_residual:
+    if not use_residual or not getattr(runtime, "has_residual", True):
         return ids
     for q in range(1, q_count):
         layer = np.full(b, q, np.int64)

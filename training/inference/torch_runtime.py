@@ -73,6 +73,11 @@ class TorchGeneratorRuntime:
         return self.mask(torch.from_numpy(np.ascontiguousarray(ids, np.int64)), torch.from_numpy(text),
                          torch.from_numpy(frame_valid), torch.from_numpy(drop_text)).numpy()
 
+    @property
+    def has_residual(self) -> bool:
+        """False for the ablations that decode from the base layer only (`--torch MASK none LENGTH`)."""
+        return self.residual is not None
+
     @torch.no_grad()
     def residual_logits(self, ids, layer, text, frame_valid, drop_text):
         if self.residual is None:
