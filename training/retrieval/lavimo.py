@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from backend.errors import MotionInputError
+from training.train.config import config_section
 
 from .losses import LearnableTemperature, kl_alignment, soft_targets
 from .text import TextEncoderConfig, TokenTextEncoder
@@ -37,16 +38,6 @@ from .video import VideoEncoder, VideoEncoderConfig
 KIND = "lavimo"
 TWO_MODAL = ("text", "motion")
 THREE_MODAL = ("text", "motion", "video")
-
-
-def config_from_dict(cls, d: dict | None, where: str):
-    """A dataclass from a config section, refusing keys it does not know (typos would silently do nothing)."""
-    d = dict(d or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise MotionInputError(f"unknown {where} keys: {unknown} (known: {sorted(known)})")
-    return cls(**d)
 
 
 @dataclass
@@ -101,12 +92,12 @@ class LavimoConfig:
         [text] section (`TextEncoderConfig`, shared with the other retrieval kinds)."""
         d = dict(model)
         subs = {"motion": MotionEncoderConfig, "video": VideoEncoderConfig, "decoder": DecoderConfig}
-        parts = {k: config_from_dict(c, d.pop(k, None), f"[model.{k}]") for k, c in subs.items()}
+        parts = {k: config_section(c, d.pop(k, None), f"[model.{k}]") for k, c in subs.items()}
         known = {f.name for f in fields(cls)} - set(subs) - {"text"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise MotionInputError(f"unknown [model] keys: {unknown} (known: {sorted(known | set(subs))})")
-        return cls(**d, **parts, text=config_from_dict(TextEncoderConfig, text, "[text]"))
+        return cls(**d, **parts, text=config_section(TextEncoderConfig, text, "[text]"))
 
     def to_dict(self) -> dict:
         """The [model] part (the text config goes into its own [text] / meta['text'])."""
@@ -227,7 +218,6 @@ class LavimoModel(nn.Module):
         self.fusion = Fusion(cfg.latent, widths, cfg.fusion_heads)
         self.decoder = MotionDecoder(cfg.latent, cfg.feature_dim, cfg.max_frames, cfg.motion.frames_per_token,
                                     cfg.decoder)
-        _skip_frozen_text_base(self.text)
 
     # --- encoders: (raw latent, tokens, keep mask) -------------------------------------------------------
     def _text(self, texts: list[str]):
@@ -328,22 +318,6 @@ class VideoGraph(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.proj(self.video(frames).mean(dim=1)), dim=-1)
-
-
-def _skip_frozen_text_base(text: TokenTextEncoder) -> None:
-    """Leave the frozen pretrained text base out of state dicts (it is rebuilt from `cfg.text.base` when the
-    model is built) and fill it back in on load, so checkpoints hold only what training changed."""
-
-    def drop(module, state_dict, prefix, local_metadata):
-        for key in [k for k in state_dict if k.startswith(prefix + "base.")]:
-            del state_dict[key]
-
-    def fill(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
-        for key, value in module.base.state_dict().items():
-            state_dict.setdefault(prefix + "base." + key, value)
-
-    text.register_state_dict_post_hook(drop)
-    text.register_load_state_dict_pre_hook(fill)
 
 
 def build_lavimo(meta: dict[str, Any]) -> LavimoModel:

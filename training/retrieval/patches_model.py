@@ -21,7 +21,7 @@ from torch import nn
 
 from .losses import LearnableTemperature
 from .text import TextEncoderConfig, TokenTextEncoder
-from .tmr import TextGraph, frozen_base_outside_state
+from .tmr import TextGraph
 
 KIND = "patches"
 PATCH = 16
@@ -159,7 +159,6 @@ class PatchesModel(nn.Module):
             self.pretrained = load_vit_weights(self.vit, cfg.vit_weights)
         self.motion_head = ProjectionHead(self.vit.num_features, cfg.embed_dim, cfg.head_dropout)
         self.text = TokenTextEncoder(text_cfg)
-        frozen_base_outside_state(self.text)
         self.text_head = ProjectionHead(self.text.width, cfg.embed_dim, cfg.head_dropout)
         self.temperature = LearnableTemperature(cfg.temperature, cfg.learn_temperature)
 

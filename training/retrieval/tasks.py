@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from training.train.config import config_section
 from training.train.loop import TrainConfig, unwrap
 
 from .data import RetrievalDataset, collate_retrieval
 from .losses import similar_captions, symmetric_infonce
 from .text import TextEncoderConfig
-from .tmr import TMRConfig, TMRModel, build_tmr, config_from_dict
+from .tmr import TMRConfig, TMRModel, build_tmr
 
 KINDS = ("tmr", "patches", "lavimo")
 SECTIONS = {"data", "text", "model", "train", "out"}
@@ -34,7 +35,7 @@ EMBED_BATCH = 64
 
 
 def _text_config(config: dict) -> TextEncoderConfig:
-    return config_from_dict(TextEncoderConfig, dict(config.get("text", {})), "text")
+    return config_section(TextEncoderConfig, config.get("text"), "[text]")
 
 
 def _data_section(config: dict, extra: tuple[str, ...] = ()) -> dict:
@@ -240,13 +241,13 @@ def build_task(kind: str, config: dict, data_root: str | Path | None = None) -> 
     model = dict(config.get("model", {}))
     if kind == "tmr":
         data = _data_section(config)
-        task = TMRTask(data["root"], config_from_dict(TMRConfig, model, "model"), text_cfg, train_cfg.seed,
+        task = TMRTask(data["root"], config_section(TMRConfig, model, "[model]"), text_cfg, train_cfg.seed,
                        data.get("val_split", "val"))
     else:
         from .patches_model import PatchesConfig
 
         data = _data_section(config, ("stats_clips",))
-        task = PatchesTask(data["root"], config_from_dict(PatchesConfig, model, "model"), text_cfg, train_cfg.seed,
+        task = PatchesTask(data["root"], config_section(PatchesConfig, model, "[model]"), text_cfg, train_cfg.seed,
                            data.get("val_split", "val"), int(data.get("stats_clips", 0)))
     return task, train_cfg
 

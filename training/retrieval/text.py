@@ -132,6 +132,8 @@ class TokenTextEncoder(nn.Module):
         self.base = FrozenTextBase(cfg.base, cfg.max_tokens)
         self.head = TextTransformer(self.base.dim, cfg)
         self.width = cfg.width
+        self.register_state_dict_post_hook(self._drop_base)
+        self.register_load_state_dict_pre_hook(self._fill_base)
 
     def forward_texts(self, texts: list[str]) -> torch.Tensor:
         device = self.head.cls.device
@@ -143,5 +145,16 @@ class TokenTextEncoder(nn.Module):
         states = self.base(input_ids, attention_mask)
         return self.head(states, attention_mask.bool())
 
-    def state_dict_trainable(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("base.")}
+
+    # The frozen base (~90 MB for MiniLM) stays out of state dicts: it is rebuilt from `cfg.base` with the
+    # encoder, and loading fills its entries back from that copy, so checkpoints hold only what training
+    # changes while strict loading still checks every trained tensor.
+    @staticmethod
+    def _drop_base(module, state, prefix, local_metadata) -> None:
+        for key in [k for k in state if k.startswith(prefix + "base.")]:
+            del state[key]
+
+    @staticmethod
+    def _fill_base(module, state, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
+        for key, value in module.base.state_dict().items():
+            state.setdefault(prefix + "base." + key, value)

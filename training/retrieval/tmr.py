@@ -10,7 +10,7 @@ are left out: only its retrieval encoders matter here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -20,15 +20,6 @@ from .losses import LearnableTemperature
 from .text import TextEncoderConfig, TokenTextEncoder
 
 KIND = "tmr"
-
-
-def config_from_dict(cls, d: dict, section: str):
-    """A config dataclass from a TOML section; unknown keys are an error naming them."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ValueError(f"unknown [{section}] keys: {unknown} (known: {sorted(known)})")
-    return cls(**d)
 
 
 @dataclass
@@ -43,23 +34,6 @@ class TMRConfig:
     temperature: float = 0.07
     learn_temperature: bool = True
     filter_threshold: float = 0.8  # TMR's negative filtering; 0 switches it off
-
-
-def frozen_base_outside_state(text: TokenTextEncoder) -> None:
-    """Keep the frozen pretrained text base (~90 MB for MiniLM) out of state dicts: it is rebuilt from
-    `text.cfg.base` with the model, and loading fills its entries back from that copy, so checkpoints hold only
-    what training changes and strict loading still checks every trained tensor."""
-
-    def drop(module, state, prefix, local_metadata):
-        for key in [k for k in state if k.startswith(prefix + "base.")]:
-            del state[key]
-
-    def fill(module, state, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
-        for key, value in module.base.state_dict().items():
-            state.setdefault(prefix + "base." + key, value)
-
-    text.register_state_dict_post_hook(drop)
-    text.register_load_state_dict_pre_hook(fill)
 
 
 class MotionTransformer(nn.Module):
@@ -121,7 +95,6 @@ class TMRModel(nn.Module):
         super().__init__()
         self.cfg, self.text_cfg = cfg, text_cfg
         self.text = TokenTextEncoder(text_cfg)
-        frozen_base_outside_state(self.text)
         self.text_proj = nn.Linear(self.text.width, cfg.embed_dim)
         self.motion = MotionTransformer(cfg.feature_dim, cfg.width, cfg.layers, cfg.heads, cfg.dropout,
                                         cfg.max_frames)

@@ -8,6 +8,19 @@ from pathlib import Path
 from backend.errors import MotionInputError
 
 
+def config_section(cls, d: dict | None, where: str):
+    """A config dataclass from one TOML section (`where`, e.g. "[model]"); keys it does not know are an error
+    naming them, since a typo would otherwise silently do nothing."""
+    from dataclasses import fields
+
+    d = dict(d or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise MotionInputError(f"unknown {where} keys: {unknown} (known: {sorted(known)})")
+    return cls(**d)
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
     """The config as a dict; `overrides` are 'section.key=value' strings (value parsed as TOML)."""
     path = Path(path)
