@@ -50,21 +50,28 @@ def read_split(root: Path, split: str) -> list[str]:
     return [i.removesuffix(".npy") for i in ids if i]
 
 
-def load_features(path: Path, dim: int) -> np.ndarray:
-    """(T, dim) float32 features, checked for shape and finiteness."""
+def load_clip_array(path: Path, frame_shape: tuple[int, ...], what: str) -> np.ndarray:
+    """(T, *frame_shape) float32 per-frame data of one clip (`what`: "features", "joints"), checked for
+    shape and finiteness."""
     if not path.is_file():
-        raise MotionInputError("clip is listed in the split but its features file is missing", str(path))
+        raise MotionInputError(f"clip is listed in the split but its {what} file is missing", str(path))
     try:
         arr = np.load(path)
     except (OSError, ValueError) as err:
-        raise MotionInputError(f"cannot read features file: {err}", str(path)) from None
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise MotionInputError(f"expected features of shape (T, {dim}), got {arr.shape}", str(path))
+        raise MotionInputError(f"cannot read {what} file: {err}", str(path)) from None
+    if arr.ndim != 1 + len(frame_shape) or arr.shape[1:] != frame_shape:
+        shape = ", ".join(["T", *map(str, frame_shape)])
+        raise MotionInputError(f"expected {what} of shape ({shape}), got {arr.shape}", str(path))
     arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         row = int(np.argwhere(~np.isfinite(arr))[0, 0])
-        raise MotionInputError(f"features contain NaN or inf (first at frame {row})", str(path))
+        raise MotionInputError(f"{what} contain NaN or inf (first at frame {row})", str(path))
     return arr
+
+
+def load_features(path: Path, dim: int) -> np.ndarray:
+    """(T, dim) float32 features, checked for shape and finiteness."""
+    return load_clip_array(path, (dim,), "features")
 
 
 def load_captions(path: Path) -> list[tuple[CaptionItem, float, float]]:

@@ -34,7 +34,7 @@ from backend.retrieve.protocols import (
     run_protocols,
     zero_shot_classification,
 )
-from training.data.layout_reader import check_root, load_captions, load_features, read_split
+from training.data.layout_reader import check_root, load_captions, load_clip_array, load_features, read_split
 
 FORMAT = "mogents-retrieval-eval"
 CAPTION_MODEL = "all-MiniLM-L6-v2 (bundled)"
@@ -122,20 +122,6 @@ def _is_mirror_of_present(root: Path, folder: str, clip_id: str) -> bool:
     return clip_id.startswith("M") and (root / folder / f"{clip_id[1:]}.npy").is_file()
 
 
-def _load_joints(path: Path, num_joints: int) -> np.ndarray:
-    if not path.is_file():
-        raise MotionInputError("clip is listed in the split but its joints file is missing", str(path))
-    try:
-        arr = np.load(path)
-    except (OSError, ValueError) as err:
-        raise MotionInputError(f"cannot read joints file: {err}", str(path)) from None
-    if arr.ndim != 3 or arr.shape[1:] != (num_joints, 3):
-        raise MotionInputError(f"expected joints of shape (T, {num_joints}, 3), got {arr.shape}", str(path))
-    if not np.all(np.isfinite(arr)):
-        raise MotionInputError("joints contain NaN or inf", str(path))
-    return arr.astype(np.float32, copy=False)
-
-
 def load_eval_clips(root: str | Path, split: str, *, feature_dim: int, fps: float, min_frames: int,
                     include_mirrored: bool = False, skeleton: str | None = None, max_frames: int | None = None,
                     progress: bool = False) -> tuple[list[EvalClip], dict]:
@@ -156,7 +142,7 @@ def load_eval_clips(root: str | Path, split: str, *, feature_dim: int, fps: floa
             report["no_caption"] += 1
             continue
         if skeleton:
-            motion = _load_joints(root / "new_joints" / f"{clip_id}.npy", num_joints)
+            motion = load_clip_array(root / "new_joints" / f"{clip_id}.npy", (num_joints, 3), "joints")
         else:
             motion = load_features(root / "new_joint_vecs" / f"{clip_id}.npy", feature_dim)
         cap, start_s, end_s = captions[0]
