@@ -8,7 +8,9 @@ from ..errors import MotionInputError
 from .folder import META_FILE
 from .onnx_retrieval import OnnxRetrievalRuntime
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "retrieval_default"
+_MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = _MODELS / "retrieval_default"      # LAVIMO 3-modal: text, motion and video queries
+EVALUATOR_MODEL = _MODELS / "retrieval_evaluator"  # text + motion only; slightly better strict text search
 
 
 def load_retrieval(model: str | Path | None = None, device: str = "auto",

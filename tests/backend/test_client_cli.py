@@ -127,11 +127,13 @@ def test_client_routes_for_library_and_video(server, tmp_path):
     hits = client.retrieve(motion={"features": got["motion"]["features"]}, k=1)["hits"]
     assert hits[0]["id"] == entry_id and hits[0]["score"] > 0.99
     frames = io.BytesIO()
-    np.save(frames, np.zeros((2, 16, 16, 3), np.uint8))
-    for video in (frames.getvalue(), b"not a video"):
-        with pytest.raises(ClientError) as err:
-            client.retrieve(video=video)
-        assert err.value.status == 422 and "no video encoder" in err.value.message
+    np.save(frames, np.random.default_rng(0).integers(0, 256, (10, 48, 40, 3), dtype=np.uint8))
+    found = client.retrieve(video=frames.getvalue(), k=1)
+    assert found["model"] == "mogents-corpus-lavimo" and found["query"]["kind"] == "video"
+    assert found["query"]["sampled"] == 8 and len(found["hits"]) == 1
+    with pytest.raises(ClientError) as err:
+        client.retrieve(video=b"not a video")
+    assert err.value.status == 400 and "cannot decode the video" in err.value.message
     with pytest.raises(ClientError) as err:
         client.retrieve(text="walk", motion={"features": got["motion"]["features"]})
     assert err.value.status == 422

@@ -12,6 +12,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
 from backend.cli.main import main  # noqa: E402
+from backend.retrieve import EVALUATOR_MODEL  # noqa: E402
 from tests.backend.test_retrieve_library import BROKEN, GOOD_FILES, LAYOUT_CLIPS, make_corpus, make_sources  # noqa: E402
 
 
@@ -62,11 +63,21 @@ def test_retrieve_text_prints_a_ranked_table(library, capsys):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_retrieve_by_video_with_the_default_model(library, tmp_path, capsys):
+    clip = tmp_path / "clip.npy"
+    np.save(clip, np.random.default_rng(0).integers(0, 256, (12, 72, 64, 3), dtype=np.uint8))
+    code, out, _ = _run(capsys, "retrieve", "--video", str(clip), "-k", "3", "--json", "--library", str(library))
+    result = json.loads(out)
+    assert code == 0 and result["model"] == "mogents-corpus-lavimo" and result["query"] == str(clip)
+    scores = [h["score"] for h in result["hits"]]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+
+
 def test_retrieve_json_and_motion_queries(library, sources, capsys):
     code, out, _ = _run(capsys, "retrieve", "--motion", str(sources[1]["npz"]), "-k", "5", "--json",
                         "--library", str(library))
     result = json.loads(out)
-    assert code == 0 and result["model"] == "mogents-corpus-evaluator" and len(result["hits"]) == 5
+    assert code == 0 and result["model"] == "mogents-corpus-lavimo" and len(result["hits"]) == 5
     top = result["hits"][0]
     assert top["captions"] == ["a prompt stored in the npz"] and top["score"] == pytest.approx(1.0, abs=1e-4)
     code, out, _ = _run(capsys, "retrieve", "--motion", str(sources[1]["sidecar_bvh"]), "--json",
@@ -82,7 +93,7 @@ def test_list_info_and_remove(library, capsys, tmp_path):
     assert code == 0 and entries[0]["id"] in out and "caption" in out.splitlines()[0]
     code, out, _ = _run(capsys, "library", "info", "--json", "--library", str(library))
     info = json.loads(out)
-    assert info["entries"] == len(entries) and info["model"] == "mogents-corpus-evaluator" and info["bytes"] > 0
+    assert info["entries"] == len(entries) and info["model"] == "mogents-corpus-lavimo" and info["bytes"] > 0
 
     copy = tmp_path / "copy"
     assert main(["library", "add", str(Path(entries[0]["source"])), "--library", str(copy), "--quiet"]) == 0
@@ -98,7 +109,10 @@ def test_list_info_and_remove(library, capsys, tmp_path):
     (["retrieve"], "exactly one query"),
     (["retrieve", "--motion", "missing.npz"], "not found"),
     (["retrieve", "--motion", "notes.md"], "unsupported query motion type"),
-    (["retrieve", "--video", "frames.npy"], "'mogents-corpus-evaluator' has no video encoder"),
+    (["retrieve", "--video", "frames.npy"], "each side must be 16 to 8192"),
+    (["retrieve", "--video", "notes.md"], "unsupported video type"),
+    (["retrieve", "--video", "frames.npy", "--model", str(EVALUATOR_MODEL)],
+     "'mogents-corpus-evaluator' has no video encoder"),
     (["library", "remove", "nope"], "no motion with id 'nope'"),
     (["library", "add", "missing-folder"], "no such file or folder"),
     (["library", "add", "gen", "--split", "test"], "HumanML3D-layout"),

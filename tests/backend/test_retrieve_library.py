@@ -70,7 +70,16 @@ def make_sources(root: Path, corpus: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def runtime():
+    """The shipped default (LAVIMO: text, motion and video queries)."""
     return load_retrieval(device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def text_only():
+    """The shipped evaluator model: no video encoder."""
+    from backend.retrieve import EVALUATOR_MODEL
+
+    return load_retrieval(EVALUATOR_MODEL, device="cpu", threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +102,9 @@ def filled(tmp_path_factory, sources, runtime):
     return library, report, calls
 
 
+SHIPPED_DIM = 128  # the default retrieval model's embedding size (LAVIMO latent)
+
+
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -103,7 +115,7 @@ def _assert_consistent(folder: Path) -> MotionLibrary:
     entries = library.entries()
     index = json.loads((folder / "index.json").read_text())
     embeddings = np.load(folder / index["embeddings"])
-    assert embeddings.shape == (len(entries), 512)
+    assert embeddings.shape == (len(entries), SHIPPED_DIM)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
     assert all((folder / "motions" / f"{e.id}.npy").is_file() for e in entries)
     assert len({e.sha256 for e in entries}) == len(entries)
@@ -346,6 +358,18 @@ def test_search_ranks_by_cosine_similarity(filled, runtime):
     assert hits[0].score == pytest.approx(float(runtime.encode_motion([top.features])[0] @ query), abs=1e-4)
 
 
+def test_video_search_ranks_the_whole_library_by_the_video_embedding(filled, runtime):
+    library, _, _ = filled
+    frames = np.random.default_rng(4).integers(0, 256, (12, 80, 96, 3), dtype=np.uint8)
+    hits = library.search_video(runtime, frames, k=100)
+    assert len(hits) == len(library) and [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    query = runtime.encode_video(frames)[0]
+    expected = sorted(((float(runtime.encode_motion([library.get(e.id).features])[0] @ query), e.id)
+                       for e in library.entries()), reverse=True)
+    assert [h.id for h in hits[:3]] == [i for _, i in expected[:3]]
+    assert hits[0].score == pytest.approx(expected[0][0], abs=1e-4)
+
+
 def test_a_stored_motion_finds_itself_first(filled, runtime):
     library, _, _ = filled
     for entry in library.entries()[:4]:
@@ -353,7 +377,7 @@ def test_a_stored_motion_finds_itself_first(filled, runtime):
         assert hits[0].id == entry.id and hits[0].score == pytest.approx(1.0, abs=1e-4)
 
 
-def test_search_input_errors(filled, runtime, tmp_path):
+def test_search_input_errors(filled, runtime, text_only, tmp_path):
     library, _, _ = filled
     feats = library.get(library.entries()[0].id).features
     bad = [
@@ -363,12 +387,14 @@ def test_search_input_errors(filled, runtime, tmp_path):
         (lambda: library.search_text(runtime, "walk", 1001), "k must be"),
         (lambda: library.search_text(runtime, "walk", 2.5), "k must be"),
         (lambda: library.search_motion(runtime, feats[:, :100], 5), r"shape \(T, 263\)"),
-        (lambda: library.search_motion(runtime, feats[:2], 5), "frames"),
+        (lambda: library.search_motion(runtime, feats[:runtime.info.min_frames - 1], 5), "frames"),
         (lambda: library.search_motion(runtime, np.resize(feats, (MAX_QUERY_FRAMES + 1, 263)), 5), "frames"),
         (lambda: library.search_motion(runtime, np.where(np.arange(len(feats))[:, None] == 3, np.nan, feats), 5),
          "NaN"),
-        (lambda: library.search_video(runtime, np.zeros((8, 64, 64, 3), np.uint8), 5),
+        (lambda: library.search_video(text_only, np.zeros((8, 64, 64, 3), np.uint8), 5),
          "the retrieval model 'mogents-corpus-evaluator' has no video encoder"),
+        (lambda: library.search_video(runtime, np.zeros((8, 64, 64, 3), np.float32), 5), "uint8"),
+        (lambda: library.search_video(runtime, np.zeros((0, 64, 64, 3), np.uint8), 5), "1 to"),
         (lambda: MotionLibrary(tmp_path / "empty").search_text(runtime, "walk", 5), "library is empty"),
     ]
     for n, (call, message) in enumerate(bad):
@@ -382,7 +408,7 @@ def test_damaged_index_is_reported(tmp_path, sources, runtime):
     library = MotionLibrary(tmp_path / "lib")
     library.add_folder(sources[1]["features"], runtime)
     index = json.loads(library.index_path.read_text())
-    np.save(library.folder / index["embeddings"], np.zeros((3, 512), np.float32))
+    np.save(library.folder / index["embeddings"], np.zeros((3, SHIPPED_DIM), np.float32))
     with pytest.raises(MotionInputError, match="damaged"):
         MotionLibrary(library.folder).entries()
     library.index_path.write_text("{ not json")

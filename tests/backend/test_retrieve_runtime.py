@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
 from backend.errors import MotionInputError  # noqa: E402
-from backend.retrieve import DEFAULT_MODEL, load_retrieval  # noqa: E402
+from backend.retrieve import DEFAULT_MODEL, EVALUATOR_MODEL, load_retrieval  # noqa: E402
 from backend.retrieve.folder import META_FILE, load_retrieval_folder  # noqa: E402
 from backend.retrieve.metrics import batched_metrics, ranks, recall_table, retrieval_metrics  # noqa: E402
 from backend.retrieve.onnx_retrieval import window_starts  # noqa: E402
@@ -25,6 +25,13 @@ from tests.backend.test_retrieve_library import corpus_clip, make_corpus  # noqa
 
 @pytest.fixture(scope="module")
 def runtime():
+    """The text-only evaluator model: two text modes, 512-d."""
+    return load_retrieval(EVALUATOR_MODEL, device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def lavimo():
+    """The default model: LAVIMO with a video encoder, 128-d."""
     return load_retrieval(device="cpu", threads=1)
 
 
@@ -46,16 +53,24 @@ def _rewrite(path: Path, data: bytes) -> None:
 
 # ------------------------------------------------------------------------------------------- folder
 
-def test_shipped_folder_is_complete_and_verified():
-    info, files, meta = load_retrieval_folder(DEFAULT_MODEL)
-    assert info.name == "mogents-corpus-evaluator" and info.embed_dim == 512 and info.feature_dim == 263
-    assert info.fps == 20.0 and info.modalities == {"text", "motion"} and not info.has("video")
-    assert set(files) == {"text_encoder", "motion_encoder", "tokenizer", "mean", "std"}
+SHIPPED = {
+    DEFAULT_MODEL: ("mogents-corpus-lavimo", 128, {"text", "motion", "video"}, {"video_encoder"}),
+    EVALUATOR_MODEL: ("mogents-corpus-evaluator", 512, {"text", "motion"}, set()),
+}
+
+
+@pytest.mark.parametrize("folder", list(SHIPPED), ids=lambda p: p.name)
+def test_shipped_folders_are_complete_and_verified(folder):
+    name, dim, modalities, extra = SHIPPED[folder]
+    info, files, meta = load_retrieval_folder(folder)
+    assert info.name == name and info.embed_dim == dim and info.feature_dim == 263
+    assert info.fps == 20.0 and info.modalities == modalities and info.has("video") == ("video" in modalities)
+    assert set(files) == {"text_encoder", "motion_encoder", "tokenizer", "mean", "std"} | extra
     assert all(sha256_file(p) == meta["sha256"][p.name] for p in files.values())
     assert meta["parity_ok"] and max(meta["parity"].values()) < 1e-4
-    assert (DEFAULT_MODEL / "MODEL_CARD.md").is_file()
+    card = (folder / "MODEL_CARD.md").read_text()
     for name in meta["sha256"]:  # the card quotes every checksum
-        assert meta["sha256"][name] in (DEFAULT_MODEL / "MODEL_CARD.md").read_text()
+        assert meta["sha256"][name] in card
 
 
 def test_tampered_or_incomplete_folders_are_refused(tmp_path):
@@ -146,11 +161,30 @@ def test_motion_input_errors(runtime):
         runtime.encode_video(np.zeros((4, 32, 32, 3), np.uint8))
 
 
+def test_default_model_encodes_videos_of_any_size_into_the_motion_space(lavimo):
+    rng = np.random.default_rng(2)
+    small = rng.integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    wide = rng.integers(0, 256, (30, 120, 200, 3), dtype=np.uint8)  # sampled to 8 frames, cropped, resized
+    a, b = lavimo.encode_video(small), lavimo.encode_video(wide)
+    assert a.shape == b.shape == (1, 128) and a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(np.concatenate([a, b]), axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(lavimo.encode_video(small), a, atol=1e-6)  # deterministic
+    assert np.abs(a - b).max() > 1e-3
+    text = lavimo.encode_text(["a person walks forward"])
+    motion = lavimo.encode_motion([np.tile(lavimo.mean, (40, 1))])
+    assert text.shape == motion.shape == (1, 128)
+    with pytest.raises(MotionInputError, match="RGB frames"):
+        lavimo.encode_video(np.zeros((8, 32, 32), np.uint8))
+    with pytest.raises(MotionInputError, match="text mode 'tagged' does not apply"):
+        lavimo.encode_text(["a person walks"], "tagged")
+
+
 # ------------------------------------------------------------------------------------------- quality
 
-def test_unseen_corpus_clips_find_their_own_captions_far_above_chance(tmp_path):
+@pytest.mark.parametrize("folder", list(SHIPPED), ids=lambda p: p.name)
+def test_unseen_corpus_clips_find_their_own_captions_far_above_chance(folder, tmp_path):
     """24 clips of a corpus seed the model never saw: each clip's first caption against all 24 motions."""
-    runtime = load_retrieval(device="cpu", threads=1)
+    runtime = load_retrieval(folder, device="cpu", threads=1)
     corpus = make_corpus(tmp_path / "corpus", clips=24, seed=321)
     ids = [f"{i:06d}" for i in range(24)]
     clips = [corpus_clip(corpus, i) for i in ids]
@@ -158,7 +192,7 @@ def test_unseen_corpus_clips_find_their_own_captions_far_above_chance(tmp_path):
     motion = runtime.encode_motion([features[:196] for features, _ in clips])
     table = retrieval_metrics(text, motion)
     chance = 100.0 / len(ids)
-    print(f"\nunseen corpus clips (n={len(ids)}, chance R@1 {chance:.1f}%): text->motion {table['t2m']}, "
+    print(f"\n{folder.name}: unseen corpus clips (n={len(ids)}, chance R@1 {chance:.1f}%): text->motion {table['t2m']}, "
           f"motion->text {table['m2t']}")
     assert table["t2m"]["R@1"] >= 10 * chance and table["m2t"]["R@1"] >= 10 * chance
     assert table["t2m"]["MedR"] <= 2 and table["m2t"]["MedR"] <= 2

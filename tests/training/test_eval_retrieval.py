@@ -17,7 +17,7 @@ pytest.importorskip("tokenizers")
 from backend.cli.main import main  # noqa: E402
 from backend.motion.features import joints_to_features  # noqa: E402
 from backend.motion.skeleton import get_skeleton  # noqa: E402
-from backend.retrieve.loader import DEFAULT_MODEL, load_retrieval  # noqa: E402
+from backend.retrieve.loader import EVALUATOR_MODEL, load_retrieval  # noqa: E402
 from backend.retrieve.protocols import FAMILY_PHRASES  # noqa: E402
 from training.eval.retrieval_eval import EvalClip, evaluate_retrieval, load_eval_clips, load_video  # noqa: E402
 from training.eval.retrieval_table import load_results, markdown_report, markdown_table  # noqa: E402
@@ -38,7 +38,7 @@ def corpus(tmp_path_factory) -> Path:
 def cli_result(corpus, tmp_path_factory) -> tuple[dict, str, str]:
     """(JSON rows, markdown file, stdout) of one full CLI run with every protocol."""
     out = tmp_path_factory.mktemp("eval_retrieval_out")
-    code = main(["eval", "retrieval", "--model", str(DEFAULT_MODEL), "--data", str(corpus), "--split", "all",
+    code = main(["eval", "retrieval", "--model", str(EVALUATOR_MODEL), "--data", str(corpus), "--split", "all",
                  "--json", str(out / "r.json"), "--markdown", str(out / "r.md"), "--device", "cpu", "--quiet",
                  "--name", "shipped"])
     assert code == 0
@@ -47,7 +47,7 @@ def cli_result(corpus, tmp_path_factory) -> tuple[dict, str, str]:
 
 @pytest.fixture(scope="module")
 def runtime():
-    return load_retrieval(DEFAULT_MODEL, "cpu", threads=1)
+    return load_retrieval(EVALUATOR_MODEL, "cpu", threads=1)
 
 
 def test_cli_json_has_every_protocol_with_sane_numbers(cli_result):
@@ -215,7 +215,7 @@ def _cli(capsys, *argv):
 
 
 def test_bad_input_is_a_clear_error_and_writes_nothing(corpus, tmp_path, capsys, monkeypatch):
-    model, out = str(DEFAULT_MODEL), tmp_path / "out.json"
+    model, out = str(EVALUATOR_MODEL), tmp_path / "out.json"
     base = ["--model", model, "--data", str(corpus), "--split", "all", "--json", str(out), "--quiet"]
     cases = [
         (base + ["--protocols", "all,fancy"], "unknown protocol"),

@@ -242,7 +242,9 @@ def test_lavimo_three_modal_export_runs_videos(corpus, exported, tmp_path):
 
 
 def test_shipped_evaluator_folder_still_loads_and_encodes():
-    rt = load_retrieval(device="cpu", threads=1)
+    from backend.retrieve import EVALUATOR_MODEL
+
+    rt = load_retrieval(EVALUATOR_MODEL, device="cpu", threads=1)
     assert rt.info.name == "mogents-corpus-evaluator" and rt.motion_input == "features"
     assert rt.encode_joints is None
     text = rt.encode_text(["a person walks forward"])
