@@ -173,16 +173,18 @@ def test_cli_wrong_checkpoint_kind_exits_2(generator, tmp_path, capsys):
     assert code == 2 and "expected 'mask'" in capsys.readouterr().err
 
 
-def test_body1d_vq_graphs_keep_one_token_column(tmp_path):
-    """body1d ids travel as (B, F, 1, Q), like the runtime protocol."""
+@pytest.mark.parametrize("kind, root_stream, columns", [("body1d", "token", 1), ("joint2d", "aux", 7)])
+def test_vq_graphs_keep_their_token_columns(kind, root_stream, columns, tmp_path):
+    """body1d ids travel as (B, F, 1, Q); the aux whole-body stream is a 7th column after the 6 part columns."""
     import onnxruntime as ort
 
     from training.export.onnx_export import VQDecoderGraph, VQEncoderGraph, export_vq_decoder, export_vq_encoder
     from training.models.vqvae import MotionVQVAE, VQVAEConfig
 
     torch.manual_seed(1)
-    vq = MotionVQVAE(VQVAEConfig(kind="body1d", width=16, code_dim=16, num_codes=32, num_quantizers=3,
-                                 depth=1)).eval()
+    vq = MotionVQVAE(VQVAEConfig(kind=kind, width=16, code_dim=16, num_codes=32, num_quantizers=3, depth=1,
+                                 joint_down=2, root_stream=root_stream)).eval()
+    assert vq.token_columns == columns
     _codebooks(vq)
     enc, dec = tmp_path / "enc.onnx", tmp_path / "dec.onnx"
     with one_torch_thread():
@@ -196,7 +198,7 @@ def test_body1d_vq_graphs_keep_one_token_column(tmp_path):
         with torch.no_grad():
             ref = VQEncoderGraph(vq)(x).numpy()
         ids = s_enc.run(None, {"features": x.numpy()})[0]
-        assert ids.shape == (b, t // 4, 1, 3) and ids.dtype == np.int64
+        assert ids.shape == (b, t // 4, columns, 3) and ids.dtype == np.int64
         assert np.array_equal(ids, ref)
         with torch.no_grad():
             feats = VQDecoderGraph(vq)(torch.from_numpy(ids)).numpy()
