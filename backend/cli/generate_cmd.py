@@ -102,7 +102,8 @@ def run_edit(args: argparse.Namespace) -> int:
     _write([edited], paths, args.quiet)
     print(json.dumps({"untouched_mpjpe_mm": round(report.untouched_mpjpe_mm, 3),
                       "border_jump_mm": round(report.border_jump_mm, 2),
-                      "typical_step_mm": round(report.typical_step_mm, 2)}))
+                      "typical_step_mm": round(report.typical_step_mm, 2),
+                      "input_border_step_mm": round(report.input_border_step_mm, 2)}))
     return 0
 
 

@@ -120,7 +120,8 @@ class RemoteGenerator:
         result = self._run("/v1/edit", body, progress)
         report = result["report"]
         return motion_from_json(result["motion"]), EditReport(report["untouched_mpjpe_mm"], report["border_jump_mm"],
-                                                              report["typical_step_mm"])
+                                                              report["typical_step_mm"],
+                                                              report.get("input_border_step_mm", 0.0))
 
     def compose(self, prompts: list[str], seconds: list[float | None] | None = None, seed: int = 0, options=None,
                 progress: Progress | None = None):

@@ -33,8 +33,9 @@ class EditReport:
     """How well an edit kept what it should keep (mm, in the body's own frame: root- and heading-aligned)."""
 
     untouched_mpjpe_mm: float        # joints/frames outside the edit vs the input
-    border_jump_mm: float            # largest per-joint jump across an edit border
+    border_jump_mm: float            # largest per-joint step where the edit meets the kept motion (blend ramps)
     typical_step_mm: float           # the input's mean per-frame joint displacement, for scale
+    input_border_step_mm: float = 0.0  # the input's own largest step over the same frames, for comparison
 
 
 @dataclass
@@ -174,7 +175,7 @@ class Generator:
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
             "frames": [a, b], "joints": joints, "source_prompt": motion.prompt})
-        return result, edit_report(feats, result.features, (a, b), joints)
+        return result, edit_report(feats, result.features, (a, b), joints, blend)
 
     def complete(self, motion: GeneratedMotion, prompt: str, seconds: float, side: str = "suffix",
                  seed: int = 0, options: DecodeOptions | None = None,
@@ -251,10 +252,15 @@ def local_joints(features: np.ndarray) -> np.ndarray:
     return np.concatenate([root, ric], axis=1)
 
 
-def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], joints: list[int]) -> EditReport:
-    """Pose error outside the edit and the largest joint jump at its borders, in the body frame, in mm.
+def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], joints: list[int],
+                blend: int = 4) -> EditReport:
+    """Pose error outside the edit and the largest joint step where the edit meets the kept motion, in the
+    body frame, in mm.
 
-    `before`/`after` are features (T, D); frames [a, b) and `joints` are the edited region.
+    `before`/`after` are features (T, D); frames [a, b) and `joints` are the edited region. `paste` pins the
+    region's first and last frames to the input and ramps the offset over `blend` frames, so a seam shows as
+    a large step inside those ramps, not at frame a or b itself: the steps into frames a..a+blend and
+    b-blend..b are checked, and the input's own largest step over the same frames is given beside them.
     """
     a, b = frames
     lb, la = local_joints(before), local_joints(after)
@@ -263,5 +269,12 @@ def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], 
     err = np.linalg.norm(lb - la, axis=-1)
     untouched = float(err[keep].mean() * 1000) if keep.any() else 0.0
     step = np.linalg.norm(np.diff(lb, axis=0), axis=-1)
-    jumps = [np.linalg.norm(la[t] - la[t - 1], axis=-1).max() for t in (a, b) if 1 <= t < len(la)]
-    return EditReport(untouched, float(max(jumps) * 1000) if jumps else 0.0, float(step.mean() * 1000))
+    seam = sorted({t for t in [*range(a, a + blend + 1), *range(b - blend, b + 1)] if 1 <= t < len(la)})
+    if not seam:
+        return EditReport(untouched, 0.0, float(step.mean() * 1000), 0.0)
+    seam_idx = np.array(seam)
+
+    def largest_step(joints_xyz: np.ndarray) -> float:
+        return float(np.linalg.norm(joints_xyz[seam_idx] - joints_xyz[seam_idx - 1], axis=-1).max() * 1000)
+
+    return EditReport(untouched, largest_step(la), float(step.mean() * 1000), largest_step(lb))

@@ -121,7 +121,8 @@ class Services:
                                       progress=job.progress)
             return {"motion": edited, "report": {"untouched_mpjpe_mm": report.untouched_mpjpe_mm,
                                                  "border_jump_mm": report.border_jump_mm,
-                                                 "typical_step_mm": report.typical_step_mm}}
+                                                 "typical_step_mm": report.typical_step_mm,
+                                                 "input_border_step_mm": report.input_border_step_mm}}
         return work
 
     def _compose_work(self, req: ComposeRequest) -> Callable[[Job], dict]:

@@ -103,6 +103,25 @@ def test_paste_keeps_everything_outside_and_meets_the_borders():
     assert not np.allclose(out[20, dims], orig[20, dims])
 
 
+def test_edit_report_finds_a_seam_inside_the_blend_ramps():
+    """paste pins frames a and b-1 to the input, so a seam is a large step inside the ramps, not at a or b."""
+    from backend.generate.generator import edit_report
+    from backend.motion.features import joints_to_features
+    from tests.fixtures.synthetic_motion import walking_joints
+
+    before = joints_to_features(walking_joints(SMPL22, 61))[0].astype(np.float32)
+    same = edit_report(before, before, (20, 40), list(range(22)))
+    assert same.untouched_mpjpe_mm == 0.0 and same.border_jump_mm == pytest.approx(same.input_border_step_mm)
+    shifted = before.copy()
+    shifted[:, 4:67:3] += 1.0  # every joint 1 m to the side of where the input has it
+    after = paste(before, shifted, (20, 40), np.ones(263, bool), blend=4)
+    report = edit_report(before, after, (20, 40), list(range(22)), blend=4)
+    assert report.untouched_mpjpe_mm < 1e-3
+    # 1 m spread over a 4-frame ramp: ~250 mm steps on top of the walk's own (feet: ~110 mm)
+    assert report.border_jump_mm > report.input_border_step_mm + 100
+    assert 0 < report.input_border_step_mm < 200 and report.typical_step_mm > 0
+
+
 def test_spatial_edit_keeps_untouched_joints(gen):
     src = gen.generate("a person walks", 3.0, seed=0, options=FAST)[0]
     arm = resolve_selection(SMPL22, parts=["right_arm"])
