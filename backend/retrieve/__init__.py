@@ -4,5 +4,5 @@ from .library import AddReport, LibraryEntry, LibraryMotion, MotionLibrary, Sear
 from .loader import DEFAULT_MODEL, EVALUATOR_MODEL, load_retrieval
 from .runtime import RetrievalInfo, RetrievalRuntime
 
-__all__ = ["DEFAULT_MODEL", "EVALUATOR_MODEL", "AddReport", "LibraryEntry", "LibraryMotion", "MotionLibrary", "RetrievalInfo",
-           "RetrievalRuntime", "SearchHit", "load_retrieval"]
+__all__ = ["DEFAULT_MODEL", "EVALUATOR_MODEL", "AddReport", "LibraryEntry", "LibraryMotion", "MotionLibrary",
+           "RetrievalInfo", "RetrievalRuntime", "SearchHit", "load_retrieval"]

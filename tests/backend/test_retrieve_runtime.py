@@ -192,8 +192,8 @@ def test_unseen_corpus_clips_find_their_own_captions_far_above_chance(folder, tm
     motion = runtime.encode_motion([features[:196] for features, _ in clips])
     table = retrieval_metrics(text, motion)
     chance = 100.0 / len(ids)
-    print(f"\n{folder.name}: unseen corpus clips (n={len(ids)}, chance R@1 {chance:.1f}%): text->motion {table['t2m']}, "
-          f"motion->text {table['m2t']}")
+    print(f"\n{folder.name}: unseen corpus clips (n={len(ids)}, chance R@1 {chance:.1f}%): "
+          f"text->motion {table['t2m']}, motion->text {table['m2t']}")
     assert table["t2m"]["R@1"] >= 10 * chance and table["m2t"]["R@1"] >= 10 * chance
     assert table["t2m"]["MedR"] <= 2 and table["m2t"]["MedR"] <= 2
 
