@@ -7,8 +7,6 @@ per test session, so the export runs once).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +23,7 @@ from backend.errors import MotionInputError  # noqa: E402
 from backend.runtime.model_folder import load_generator_folder  # noqa: E402
 from backend.runtime.onnx_runtime import OnnxGeneratorRuntime  # noqa: E402
 from backend.runtime.tokenizer import PromptTokenizer  # noqa: E402
+from tests.fixtures.model_folders import linked_copy, rewrite  # noqa: E402
 from tests.training.test_onnx_export import exported_generator, one_torch_thread  # noqa: E402
 
 PROMPTS = ["A person walks forward.", "someone jumps UP and down", "Café crème: the man kicks (left leg) 3 times!",
@@ -48,20 +47,6 @@ def runtimes(exported):
         yield reference, OnnxGeneratorRuntime(folder, device="cpu", threads=1)
 
 
-def _clone(folder: Path, dst: Path) -> Path:
-    """A copy of the folder made of hard links (the text encoder is ~90 MB); use `_rewrite` to change a file."""
-    dst.mkdir()
-    for path in folder.iterdir():
-        try:
-            os.link(path, dst / path.name)
-        except OSError:
-            shutil.copy2(path, dst / path.name)
-    return dst
-
-
-def _rewrite(path: Path, data: bytes) -> None:
-    path.unlink()  # break the hard link so the shared folder stays intact
-    path.write_bytes(data)
 
 
 def test_every_protocol_call_matches_torch_at_dynamic_sizes(runtimes):
@@ -148,11 +133,11 @@ def test_tokenizer_matches_transformers(exported):
 
 
 def test_tampered_file_is_refused(exported, tmp_path):
-    folder = _clone(exported[0], tmp_path / "g")
+    folder = linked_copy(exported[0], tmp_path / "g")
     target = folder / "mask_transformer.onnx"
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    _rewrite(target, bytes(data))
+    rewrite(target, bytes(data))
     with pytest.raises(MotionInputError, match=r"mask_transformer\.onnx.*sha256 mismatch"):
         load_generator_folder(folder)
     with pytest.raises(MotionInputError, match="sha256 mismatch"):
@@ -163,7 +148,7 @@ def test_tampered_file_is_refused(exported, tmp_path):
 
 
 def test_missing_file_is_refused(exported, tmp_path):
-    folder = _clone(exported[0], tmp_path / "g")
+    folder = linked_copy(exported[0], tmp_path / "g")
     (folder / "vq_decoder.onnx").unlink()
     with pytest.raises(MotionInputError, match=r"missing file vq_decoder\.onnx"):
         load_generator_folder(folder)
@@ -179,9 +164,9 @@ def test_missing_file_is_refused(exported, tmp_path):
      "no sha256 recorded for Std.npy"),
 ])
 def test_broken_description_is_refused(exported, tmp_path, change, message):
-    folder = _clone(exported[0], tmp_path / "g")
+    folder = linked_copy(exported[0], tmp_path / "g")
     meta = json.loads((folder / "generator.json").read_text())
-    _rewrite(folder / "generator.json", change(meta).encode())
+    rewrite(folder / "generator.json", change(meta).encode())
     with pytest.raises(MotionInputError, match=message) as err:
         load_generator_folder(folder)
     assert "generator.json" in str(err.value)
@@ -195,10 +180,10 @@ def test_not_a_generator_folder(tmp_path):
 
 
 def test_generator_without_residual_transformer(exported, tmp_path):
-    folder = _clone(exported[0], tmp_path / "g")
+    folder = linked_copy(exported[0], tmp_path / "g")
     meta = json.loads((folder / "generator.json").read_text())
     del meta["files"]["residual_transformer"], meta["sha256"]["residual_transformer.onnx"]
-    _rewrite(folder / "generator.json", json.dumps(meta).encode())
+    rewrite(folder / "generator.json", json.dumps(meta).encode())
     (folder / "residual_transformer.onnx").unlink()
     rt = OnnxGeneratorRuntime(folder, device="cpu")
     assert not rt.has_residual

@@ -4,9 +4,6 @@ on corpus clips it never saw, the rank metrics."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +18,7 @@ from backend.retrieve.metrics import batched_metrics, ranks, recall_table, retri
 from backend.retrieve.onnx_retrieval import window_starts  # noqa: E402
 from backend.runtime.model_folder import sha256_file  # noqa: E402
 from tests.backend.test_retrieve_library import corpus_clip, make_corpus  # noqa: E402
+from tests.fixtures.model_folders import linked_copy, rewrite  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +33,6 @@ def lavimo():
     return load_retrieval(device="cpu", threads=1)
 
 
-def _linked_copy(src: Path, dst: Path) -> Path:
-    """A copy made of hard links where possible; files to be changed are rewritten, never edited in place."""
-    dst.mkdir()
-    for path in src.iterdir():
-        try:
-            os.link(path, dst / path.name)
-        except OSError:
-            shutil.copy2(path, dst / path.name)
-    return dst
-
-
-def _rewrite(path: Path, data: bytes) -> None:
-    path.unlink()
-    path.write_bytes(data)
 
 
 # ------------------------------------------------------------------------------------------- folder
@@ -74,10 +58,10 @@ def test_shipped_folders_are_complete_and_verified(folder):
 
 
 def test_tampered_or_incomplete_folders_are_refused(tmp_path):
-    folder = _linked_copy(DEFAULT_MODEL, tmp_path / "model")
+    folder = linked_copy(DEFAULT_MODEL, tmp_path / "model")
     std = np.load(folder / "Std.npy")
     std[0] *= 1.01
-    _rewrite(folder / "Std.npy", _npy_bytes(std))
+    rewrite(folder / "Std.npy", _npy_bytes(std))
     with pytest.raises(MotionInputError, match="sha256 mismatch") as err:
         load_retrieval(folder, device="cpu")
     assert "Std.npy" in str(err.value)
@@ -89,7 +73,7 @@ def test_tampered_or_incomplete_folders_are_refused(tmp_path):
                             ({"version": 99}, "newer mogents"),
                             ({"modalities": ["smell"]}, "modalities"),
                             ({"files": {**meta["files"], "mean": "../Mean.npy"}}, "plain name")]:
-        _rewrite(folder / META_FILE, json.dumps({**meta, **change}).encode())
+        rewrite(folder / META_FILE, json.dumps({**meta, **change}).encode())
         with pytest.raises(MotionInputError, match=message):
             load_retrieval_folder(folder)
     with pytest.raises(MotionInputError, match="no retrieval model here"):
