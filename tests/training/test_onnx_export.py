@@ -140,7 +140,7 @@ def test_cli_refuses_a_foreign_folder(generator, tmp_path):
 
 
 def test_reexport_replaces_only_the_old_generator_files(tmp_path):
-    from training.export.onnx_export import _replace_folder
+    from training.export.folder_io import replace_folder
 
     out, new = tmp_path / "gen", tmp_path / ".gen.export-tmp"
     out.mkdir()
@@ -150,7 +150,7 @@ def test_reexport_replaces_only_the_old_generator_files(tmp_path):
         (out / name).write_text("old")
     for name in ("generator.json", "Mean.npy", "mask_transformer.onnx"):
         (new / name).write_text("new")
-    _replace_folder(new, out)
+    replace_folder(new, out, "generator.json")
     assert not new.exists()
     assert sorted(p.name for p in out.iterdir()) == ["Mean.npy", "generator.json", "mask_transformer.onnx",
                                                      "notes.txt"]

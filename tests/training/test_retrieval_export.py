@@ -167,7 +167,7 @@ def test_cli_refuses_foreign_folders_and_bad_checkpoints(exported, tmp_path, cap
 
 
 def test_reexport_replaces_only_the_old_model_files(tmp_path):
-    from training.export.retrieval_export import _replace_folder
+    from training.export.folder_io import replace_folder
 
     out, new = tmp_path / "model", tmp_path / ".model.export-tmp"
     out.mkdir()
@@ -177,7 +177,7 @@ def test_reexport_replaces_only_the_old_model_files(tmp_path):
         (out / name).write_text("old")
     for name in ("retrieval.json", "Mean.npy", "text_encoder.onnx"):
         (new / name).write_text("new")
-    _replace_folder(new, out)
+    replace_folder(new, out, "retrieval.json")
     assert not new.exists()
     assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "Mean.npy", "retrieval.json",
                                                      "text_encoder.onnx"]

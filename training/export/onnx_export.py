@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
 import warnings
@@ -38,6 +37,8 @@ from training.models.text_encoder import SentenceEncoder
 from training.models.transformer2d import LengthEstimator, MaskTransformer2D, ResidualTransformer2D
 from training.models.vqvae import MotionVQVAE
 from training.train.generator_tasks import load_checkpoint
+
+from .folder_io import check_out, fresh_tmp, log, replace_folder
 
 # Above this an ONNX protobuf cannot hold its weights; such graphs keep their external data file.
 _SINGLE_FILE_LIMIT = 1_900_000_000
@@ -271,41 +272,9 @@ def parity_ok(parity: dict[str, float], tolerance: float = PARITY_TOLERANCE) -> 
 
 # ----------------------------------------------------------------------------------------- folder
 
-def _log(progress: bool, message: str) -> None:
-    if progress:
-        print(message, flush=True)
-
-
 def _check_out(out: Path) -> None:
     """Refuse folders holding anything but a generator: re-exporting replaces only a generator's files."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / META_FILE).is_file():
-        raise ValueError(f"{out} is not empty and holds no generator; choose a new or empty folder")
-
-
-def _prepare_out(out: Path) -> Path:
-    _check_out(out)
-    tmp = out.parent / f".{out.name}.export-tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def _replace_folder(tmp: Path, out: Path) -> None:
-    """Move the new files into `out`, dropping the files of a generator exported there before."""
-    out.mkdir(parents=True, exist_ok=True)
-    old = out / META_FILE
-    if old.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            listed = json.loads(old.read_text(encoding="utf-8")).get("sha256", {})
-            for name in listed:
-                if Path(name).name == name:
-                    (out / name).unlink(missing_ok=True)
-    for path in tmp.iterdir():
-        os.replace(path, out / path.name)
-    tmp.rmdir()
+    check_out(out, META_FILE, "generator")
 
 
 def _opset_of(path: Path) -> int:
@@ -320,7 +289,8 @@ def export_runtime(rt: TorchGeneratorRuntime, out_dir: str | Path, name: str = "
                    extra: dict | None = None) -> Path:
     """Write the generator folder for the modules of a torch runtime; returns the folder."""
     out = Path(out_dir)
-    tmp = _prepare_out(out)
+    _check_out(out)
+    tmp = fresh_tmp(out)
     try:
         info = rt.info
         files: dict[str, str] = {}
@@ -338,7 +308,7 @@ def export_runtime(rt: TorchGeneratorRuntime, out_dir: str | Path, name: str = "
             files[role] = written[0].name
             for k, path in enumerate(written[1:]):  # external tensor data, only for very large graphs
                 files[f"{role}_data{k or ''}"] = path.name
-            _log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
+            log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
         tokenizer_src = Path(rt.text.path) / "tokenizer.json"
         if not tokenizer_src.is_file():
             raise FileNotFoundError(f"the text model folder has no tokenizer.json: {rt.text.path}")
@@ -374,11 +344,11 @@ def export_runtime(rt: TorchGeneratorRuntime, out_dir: str | Path, name: str = "
             meta["parity"] = parity
             meta["parity_ok"] = parity_ok(parity)
             meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            _log(progress, f"parity (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
-                 + ", ".join(f"{k}={v:.2e}" if isinstance(v, float) else f"{k}={v}" for k, v in parity.items()))
+            log(progress, f"parity (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
+                + ", ".join(f"{k}={v:.2e}" if isinstance(v, float) else f"{k}={v}" for k, v in parity.items()))
             if not meta["parity_ok"]:
-                _log(progress, f"WARNING: ONNX outputs differ from torch by more than {PARITY_TOLERANCE:g}")
-        _replace_folder(tmp, out)
+                log(progress, f"WARNING: ONNX outputs differ from torch by more than {PARITY_TOLERANCE:g}")
+        replace_folder(tmp, out, META_FILE)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

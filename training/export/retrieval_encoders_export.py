@@ -31,8 +31,9 @@ from backend.retrieve.folder import FILE_NAMES, META_FILE, VERSION
 from backend.runtime.model_folder import sha256_file
 from training.retrieval.encoders import MIN_FRAMES, TorchRetrievalEncoders, load_checkpoint_model, tokenizer_json
 
+from .folder_io import fresh_tmp, log, replace_folder
 from .onnx_export import _batch, _example_size, _export, _opset_of
-from .retrieval_export import PARITY_CAPTIONS, _log, _replace_folder, check_out
+from .retrieval_export import PARITY_CAPTIONS, check_out
 from .weight_int8 import quantize_weights_int8
 
 PARITY_TOLERANCE = 1e-4     # fp32 graphs: largest absolute embedding difference
@@ -159,10 +160,7 @@ def export_retrieval_model(checkpoint: str | Path, out_dir: str | Path, name: st
     torch_enc = TorchRetrievalEncoders(model, ckpt_meta, name, "cpu")
     describe = torch_enc.description
     static = _static_sizes(model, describe)
-    tmp = out.parent / f".{out.name}.export-tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = fresh_tmp(out)
     try:
         files: dict[str, str] = {}
         graphs = [("text_encoder", lambda p: export_text(model, p, static, opset)),
@@ -175,7 +173,7 @@ def export_retrieval_model(checkpoint: str | Path, out_dir: str | Path, name: st
             files[role] = written[0].name
             for k, path in enumerate(written[1:]):
                 files[f"{role}_data{k or ''}"] = path.name
-            _log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
+            log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
         shutil.copyfile(tokenizer_json(model), tmp / FILE_NAMES["tokenizer"])
         np.save(tmp / FILE_NAMES["mean"], torch_enc.mean.astype(np.float32))
         np.save(tmp / FILE_NAMES["std"], torch_enc.std.astype(np.float32))
@@ -196,8 +194,8 @@ def export_retrieval_model(checkpoint: str | Path, out_dir: str | Path, name: st
         if verify:
             start = time.perf_counter()
             meta["parity"] = compare(torch_enc, OnnxRetrievalRuntime(tmp, device="cpu"), inputs)
-            _log(progress, f"parity fp32 (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
-                 + ", ".join(f"{k}={v:.2e}" for k, v in meta["parity"].items()))
+            log(progress, f"parity fp32 (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
+                + ", ".join(f"{k}={v:.2e}" for k, v in meta["parity"].items()))
         if quantize:
             text_file = tmp / files["text_encoder"]
             fp32 = tmp.parent / f".{out.name}.text_fp32.onnx"
@@ -211,20 +209,20 @@ def export_retrieval_model(checkpoint: str | Path, out_dir: str | Path, name: st
                 runtime = OnnxRetrievalRuntime(tmp, device="cpu")
                 a, b = runtime.encode_text(inputs["captions"]), torch_enc.encode_text(inputs["captions"])
                 report.update(min_cosine=float(_cosines(a, b).min()), max_abs_diff=float(np.abs(a - b).max()))
-                _log(progress, f"int8 text encoder: {report['bytes_fp32'] / 1e6:.1f} -> "
-                     f"{report['bytes'] / 1e6:.1f} MB, min cosine vs fp32 torch {report['min_cosine']:.4f}")
+                log(progress, f"int8 text encoder: {report['bytes_fp32'] / 1e6:.1f} -> "
+                    f"{report['bytes'] / 1e6:.1f} MB, min cosine vs fp32 torch {report['min_cosine']:.4f}")
                 if report["min_cosine"] < INT8_MIN_COSINE:  # quality first: ship the fp32 graph instead
                     os.replace(fp32, text_file)
                     report.update(text_encoder_int8=False, bytes=text_file.stat().st_size,
                                   note=f"int8 cosine below {INT8_MIN_COSINE}: the fp32 text encoder is kept")
                     meta["sha256"] = _checksums(tmp, files)
-                    _log(progress, f"WARNING: {report['note']}")
+                    log(progress, f"WARNING: {report['note']}")
             fp32.unlink(missing_ok=True)
             meta["quantization"] = report
         if verify:
             meta["parity_ok"] = bool(max(meta["parity"].values()) <= PARITY_TOLERANCE)
             if not meta["parity_ok"]:
-                _log(progress, f"WARNING: ONNX outputs differ from torch beyond {PARITY_TOLERANCE:g}")
+                log(progress, f"WARNING: ONNX outputs differ from torch beyond {PARITY_TOLERANCE:g}")
         if eval_data is not None:
             from training.eval.retrieval_eval import evaluate_retrieval
 
@@ -233,9 +231,9 @@ def export_retrieval_model(checkpoint: str | Path, out_dir: str | Path, name: st
             results = evaluate_retrieval(OnnxRetrievalRuntime(tmp, device="cpu"), eval_data, eval_split,
                                          protocols=("all", "same_caption", "batches"), progress=False)
             meta["metrics"] = {"data": str(eval_data), "split": eval_split, "protocols": results["protocols"]}
-            _log(progress, f"retrieval metrics on {eval_data} ({eval_split}) in {time.perf_counter() - start:.1f} s")
+            log(progress, f"retrieval metrics on {eval_data} ({eval_split}) in {time.perf_counter() - start:.1f} s")
         _write_meta(meta_path, meta)
-        _replace_folder(tmp, out)
+        replace_folder(tmp, out, META_FILE)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         (out.parent / f".{out.name}.text_fp32.onnx").unlink(missing_ok=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
 import warnings
@@ -44,6 +43,8 @@ from training.eval.evaluator import (
     text_model_path,
 )
 
+from . import folder_io
+from .folder_io import fresh_tmp, log, replace_folder
 from .onnx_export import _batch, _example_size, _export, _opset_of
 
 PARITY_TOLERANCE = 1e-4
@@ -223,32 +224,9 @@ def format_metrics(results: dict) -> str:
 
 # ----------------------------------------------------------------------------------------- folder
 
-def _log(progress: bool, message: str) -> None:
-    if progress:
-        print(message, flush=True)
-
-
 def check_out(out: Path) -> None:
     """Refuse folders holding anything but a retrieval model: re-exporting replaces only its files."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / META_FILE).is_file():
-        raise ValueError(f"{out} is not empty and holds no retrieval model; choose a new or empty folder")
-
-
-def _replace_folder(tmp: Path, out: Path) -> None:
-    """Move the new files into `out`, dropping the files of a model exported there before (other files,
-    such as a model card, stay)."""
-    out.mkdir(parents=True, exist_ok=True)
-    old = out / META_FILE
-    if old.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            for name in json.loads(old.read_text(encoding="utf-8")).get("sha256", {}):
-                if Path(name).name == name:
-                    (out / name).unlink(missing_ok=True)
-    for path in tmp.iterdir():
-        os.replace(path, out / path.name)
-    tmp.rmdir()
+    folder_io.check_out(out, META_FILE, "retrieval model")
 
 
 def _dataset_config(dataset: str | None, feature_dim: int):
@@ -294,10 +272,7 @@ def export_retrieval(checkpoint: str | Path, out_dir: str | Path, name: str | No
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     name = name or out.name
     cfg = evaluator.cfg
-    tmp = out.parent / f".{out.name}.export-tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = fresh_tmp(out)
     try:
         text = text_section(evaluator, pos_mode)
         files: dict[str, str] = {}
@@ -308,7 +283,7 @@ def export_retrieval(checkpoint: str | Path, out_dir: str | Path, name: str | No
             files[role] = written[0].name
             for k, path in enumerate(written[1:]):  # external tensor data, only for very large graphs
                 files[f"{role}_data{k or ''}"] = path.name
-            _log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
+            log(progress, f"exported {files[role]} in {time.perf_counter() - start:.1f} s")
         shutil.copyfile(text_model_path(cfg.text_model) / "tokenizer.json", tmp / FILE_NAMES["tokenizer"])
         np.save(tmp / FILE_NAMES["mean"], evaluator.motion_mean.cpu().numpy().astype(np.float32))
         np.save(tmp / FILE_NAMES["std"], evaluator.motion_std.cpu().numpy().astype(np.float32))
@@ -336,20 +311,20 @@ def export_retrieval(checkpoint: str | Path, out_dir: str | Path, name: str | No
             start = time.perf_counter()
             meta["parity"] = compare_with_torch(evaluator, runtime)
             meta["parity_ok"] = parity_ok(meta["parity"])
-            _log(progress, f"parity (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
-                 + ", ".join(f"{k}={v:.2e}" for k, v in meta["parity"].items()))
+            log(progress, f"parity (ONNX Runtime vs torch, {time.perf_counter() - start:.1f} s): "
+                + ", ".join(f"{k}={v:.2e}" for k, v in meta["parity"].items()))
             if not meta["parity_ok"]:
-                _log(progress, f"WARNING: ONNX outputs differ from torch by more than {PARITY_TOLERANCE:g}")
+                log(progress, f"WARNING: ONNX outputs differ from torch by more than {PARITY_TOLERANCE:g}")
         if eval_data is not None:
             start = time.perf_counter()
             meta["metrics"] = {mode: evaluate_split(runtime, eval_data, eval_split, mode=mode) for mode in POS_MODES}
             meta["metrics"]["data"] = str(eval_data)
-            _log(progress, f"retrieval metrics on {eval_data} ({eval_split}, {time.perf_counter() - start:.1f} s):")
+            log(progress, f"retrieval metrics on {eval_data} ({eval_split}, {time.perf_counter() - start:.1f} s):")
             for mode in POS_MODES:
-                _log(progress, f"text mode {mode}, {meta['metrics'][mode]['pairs']} pairs\n"
-                     + format_metrics(meta["metrics"][mode]))
+                log(progress, f"text mode {mode}, {meta['metrics'][mode]['pairs']} pairs\n"
+                    + format_metrics(meta["metrics"][mode]))
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        _replace_folder(tmp, out)
+        replace_folder(tmp, out, META_FILE)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
