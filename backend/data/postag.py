@@ -8,6 +8,7 @@ lexicon with suffix fallbacks tags them well. Extra words can be passed in per c
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _DET = "a an the this that these those his her their its my your each every another some no both".split()
 _PRON = "he she it they him them someone something himself herself themselves one".split()
@@ -136,3 +137,17 @@ def tag_caption(text: str, extra: dict[str, str] | None = None) -> str:
         out.append(f"{lemmatize(token, tag)}/{tag}")
         prev = tag
     return " ".join(out)
+
+
+def split_word_pos(tokens: Sequence[str], pos_index: dict[str, int], unknown: int) -> tuple[list[str], list[int]]:
+    """Words and POS indices from HumanML3D 'word/POS' tokens; a token without '/POS', or with a tag missing
+    from `pos_index`, gets `unknown`. The evaluator's training and the exported model read captions alike."""
+    words, pos = [], []
+    for tok in tokens:
+        word, sep, tag = tok.rpartition("/")
+        if not sep:
+            word, tag = tok, ""
+        if word:
+            words.append(word)
+            pos.append(pos_index.get(tag.upper(), unknown))
+    return words, pos

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.postag import tag_caption
+from ..data.postag import split_word_pos, tag_caption
 from ..errors import MotionInputError
 
 POS_MODES = ("tagged", "plain")
@@ -59,15 +59,7 @@ class CaptionTokenizer:
         return out
 
     def _split(self, tokens: Sequence[str]) -> tuple[list[str], list[int]]:
-        words, pos = [], []
-        for tok in tokens:
-            word, sep, tag = tok.rpartition("/")
-            if not sep:
-                word, tag = tok, ""
-            if word:
-                words.append(word)
-                pos.append(self.pos_index.get(tag.upper(), self.pos_unknown))
-        return words, pos
+        return split_word_pos(tokens, self.pos_index, self.pos_unknown)
 
     def encode_one(self, text: str, mode: str | None = None) -> tuple[list[int], list[int]]:
         """Tokenizer ids and POS indices of one caption (at most max_wordpieces, never empty)."""

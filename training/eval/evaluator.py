@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from backend.data.postag import split_word_pos
+
 KIND = "evaluator"
 BUNDLED_TEXT_MODEL = "bundled:all-MiniLM-L6-v2"
 # Universal POS tags (what spaCy writes into HumanML3D's 'word/POS' tokens); index 0 = no tag, 1 = unknown tag
@@ -86,15 +88,7 @@ def load_tokenizer(name: str = BUNDLED_TEXT_MODEL):
 
 def split_tokens(tokens: Sequence[str]) -> tuple[list[str], list[int]]:
     """Words and POS indices from HumanML3D 'word/POS' tokens (a token without '/POS' gets POS_UNKNOWN)."""
-    words, pos = [], []
-    for tok in tokens:
-        word, sep, tag = tok.rpartition("/")
-        if not sep:
-            word, tag = tok, ""
-        if word:
-            words.append(word)
-            pos.append(_POS_INDEX.get(tag.upper(), POS_UNKNOWN))
-    return words, pos
+    return split_word_pos(tokens, _POS_INDEX, POS_UNKNOWN)
 
 
 def build_vocab(captions: Iterable[tuple[str, Sequence[str] | None]], name: str = BUNDLED_TEXT_MODEL) -> list[int]:
