@@ -35,8 +35,20 @@ def _evaluator(path: str | None):
         raise MotionInputError(str(err)) from None
 
 
+def _decoding_settings(args: argparse.Namespace) -> dict:
+    """What identifies the generated row, for resuming a partial run: the model and the decoding options."""
+    if args.torch:
+        model = {"torch": [p if p == "none" else str(Path(p).resolve()) for p in args.torch]}
+    else:
+        from ..generate.loader import DEFAULT_MODEL
+
+        model = {"model": str(Path(args.model or DEFAULT_MODEL).resolve())}
+    return {**model, "steps": args.steps, "cfg": args.cfg, "residual_cfg": args.residual_cfg}
+
+
 def run_eval_generation(args: argparse.Namespace) -> int:
     import numpy as np
+    import torch
 
     from training.eval.protocol import evaluate_generation, format_table
 
@@ -44,20 +56,24 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 
     gen = _generator(args)
     evaluator = _evaluator(args.evaluator)
-    opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg)
-    calls = [0]
+    opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg, residual_cfg_scale=args.residual_cfg)
 
     def generate_fn(texts, lengths):
-        calls[0] += 1
-        feats = gen.generate_batch(texts, lengths, seed=args.seed * 100_003 + calls[0], options=opts)
+        # the protocol seeds torch per repeat, so each repeat's motions can be recomputed alone (--partial)
+        seed = int(torch.randint(0, 2**31 - 1, ()))
+        feats = gen.generate_batch(texts, lengths, seed=seed, options=opts)
         out_len = np.array([len(f) for f in feats])
         padded = np.zeros((len(feats), out_len.max(), feats[0].shape[-1]), np.float32)
         for i, f in enumerate(feats):
             padded[i, :len(f)] = f
         return padded, out_len
 
-    rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats,
-                               mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed)
+    try:
+        rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats,
+                                   mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
+                                   partial=args.partial, partial_settings=_decoding_settings(args))
+    except ValueError as err:
+        raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
     print(format_table(rows))
     if args.json:
@@ -169,7 +185,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--mm-samples", type=int, default=30)
     g.add_argument("--steps", type=int, default=10)
     g.add_argument("--cfg", type=float, default=4.0)
+    g.add_argument("--residual-cfg", type=float, default=5.0, help="CFG scale of the residual layers")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--partial", metavar="FILE",
+                   help="save each finished repeat here and continue from it when rerun with the same settings")
     g.add_argument("--name", default="generated", help="row name in the table")
     g.add_argument("--json", help="also write the rows as JSON")
     g.set_defaults(func=run_eval_generation)

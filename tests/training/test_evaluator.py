@@ -194,6 +194,53 @@ def test_protocol_is_seeded(corpus, evaluator):
     assert first != run(6)
 
 
+def test_an_interrupted_run_resumes_to_the_same_numbers(corpus, evaluator, tmp_path):
+    def run(repeats, partial, settings=None, seed=5):
+        return evaluate_generation(_oracle(corpus, evaluator, 3, seed, noise=0.3), corpus, "train", evaluator,
+                                   repeats=repeats, batch_size=8, mm_texts=2, mm_samples=3, seed=seed,
+                                   progress=False, partial=partial, partial_settings=settings)
+
+    straight = run(3, None)
+    part = tmp_path / "run.json"
+    one = run(1, part, {"model": "m"})
+    assert len(json.loads(part.read_text())["generated"]) == 1
+    assert one != straight
+    assert run(3, part, {"model": "m"}) == straight  # repeats 2 and 3 computed after the "restart"
+    saved = json.loads(part.read_text())
+    assert len(saved["real"]) == len(saved["generated"]) == 3
+    assert run(2, part, {"model": "m"}) == run(2, None)  # fewer repeats than saved: the first ones
+    before = part.read_text()
+    with pytest.raises(ValueError, match="other settings.*model"):
+        run(3, part, {"model": "other"})
+    with pytest.raises(ValueError, match="other settings.*seed"):
+        run(3, part, {"model": "m"}, seed=6)
+    assert part.read_text() == before
+    part.write_text("{not json")
+    with pytest.raises(ValueError, match="not a partial evaluation file"):
+        run(1, part, {"model": "m"})
+
+
+def test_cli_eval_generation_continues_a_partial_run(corpus, trained, tmp_path, capsys):
+    from backend.cli.main import main
+
+    part, out = tmp_path / "partial.json", tmp_path / "rows.json"
+    base = ["eval", "generation", "--data", str(corpus), "--split", "train", "--evaluator",
+            str(trained[1] / "model.pt"), "--mm-texts", "0", "--steps", "2", "--partial", str(part)]
+    assert main([*base, "--repeats", "1"]) == 0
+    first = json.loads(part.read_text())
+    assert len(first["generated"]) == 1 and first["settings"]["steps"] == 2
+    assert main([*base, "--repeats", "2", "--json", str(out)]) == 0
+    saved = json.loads(part.read_text())
+    assert saved["generated"][0] == first["generated"][0] and len(saved["generated"]) == 2
+    rows = json.loads(out.read_text())
+    assert rows["generated"]["repeats"] == 2.0
+    assert rows["generated"]["fid"] == pytest.approx(np.mean([r["fid"] for r in saved["generated"]]))
+    capsys.readouterr()
+    assert main([*base[:-4], "--steps", "3", "--partial", str(part), "--repeats", "3"]) == 2
+    assert "other settings (steps differ)" in capsys.readouterr().err
+    assert json.loads(part.read_text()) == saved
+
+
 def test_reconstruction_metrics(corpus, evaluator):
     exact = evaluate_reconstruction(lambda x, n: x, corpus, "test", evaluator, batch_size=8, progress=False)
     assert exact["mpjpe_mm"] == pytest.approx(0.0, abs=1e-3) and exact["fid"] == pytest.approx(0.0, abs=1e-4)

@@ -10,12 +10,18 @@ embeddings and, through `generate_fn`, generated-motion embeddings. Then:
 Mean and 95% interval (1.96·std/√repeats) over the repeats.
 
 Seeding: the draws, the shuffles, the pair choices and the global torch / numpy RNGs (for a stochastic
-generator) derive from `seed`, so the same seed gives the same numbers.
+generator) derive from `seed` and the repeat index, so the same seed gives the same numbers, and any repeat
+can be recomputed on its own.
+
+Long runs: with `partial=FILE` each finished repeat's rows are saved there, and a rerun with the same FILE
+and settings continues after the last saved repeat (20 repeats take hours on a CPU).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,11 +125,58 @@ def _aggregate(per_repeat: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+class PartialRun:
+    """Per-repeat rows saved after every repeat, so an interrupted run continues where it stopped.
+
+    The file records the settings it was made with; continuing with other settings is refused, because the
+    saved repeats would then be mixed with incomparable ones.
+    """
+
+    def __init__(self, path: str | Path | None, settings: dict):
+        self.path = None if path is None else Path(path)
+        self.settings = json.loads(json.dumps(settings))  # the JSON form, to compare with what was saved
+        self.real: list[dict[str, float]] = []
+        self.generated: list[dict[str, float]] = []
+        if self.path is not None and self.path.exists():
+            try:
+                saved = json.loads(self.path.read_text())
+                real, generated, stored = saved["real"], saved["generated"], saved["settings"]
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(f"{self.path} is not a partial evaluation file ({err})") from None
+            if stored != self.settings:
+                changed = sorted(k for k in set(stored) | set(self.settings) if stored.get(k) != self.settings.get(k))
+                raise ValueError(f"{self.path} was made with other settings ({', '.join(changed)} differ); "
+                                 "use another file or delete it")
+            self.real, self.generated = list(real), list(generated)
+
+    @property
+    def done(self) -> int:
+        return len(self.real)
+
+    def add(self, real: dict[str, float], generated: dict[str, float] | None) -> None:
+        self.real.append(real)
+        if generated is not None:
+            self.generated.append(generated)
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({"settings": self.settings, "real": self.real, "generated": self.generated},
+                                  indent=1))
+        os.replace(tmp, self.path)  # atomic: a kill mid-write leaves the previous repeats intact
+
+
 def _run(generate_fn: GenerateFn | None, dataset_root: str | Path, split: str, evaluator: Evaluator, *,
          repeats: int, batch_size: int, mm_samples: int, mm_texts: int, mm_pairs: int, diversity_pairs: int,
-         seed: int, progress: bool) -> dict[str, dict[str, float]]:
+         seed: int, progress: bool, partial: str | Path | None = None,
+         partial_settings: dict | None = None) -> dict[str, dict[str, float]]:
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
+    settings = {"data": str(Path(dataset_root).resolve()), "split": split, "batch_size": batch_size,
+                "mm_samples": mm_samples, "mm_texts": mm_texts, "mm_pairs": mm_pairs,
+                "diversity_pairs": diversity_pairs, "seed": seed, "generated": generate_fn is not None,
+                **(partial_settings or {})}
+    saved = PartialRun(partial, settings)
     evaluator.eval()
     ds = open_split(dataset_root, split, evaluator, seed)
     n_batches = len(repeat_batches(ds, batch_size, seed, 0))
@@ -134,9 +187,8 @@ def _run(generate_fn: GenerateFn | None, dataset_root: str | Path, split: str, e
         from tqdm import tqdm
 
         bar = tqdm(total=repeats * (n_batches + mm_chunks), desc="eval generation" if generate_fn else "eval real",
-                   dynamic_ncols=True)
-    real_rows, gen_rows = [], []
-    for r in range(repeats):
+                   dynamic_ncols=True, initial=min(saved.done, repeats) * (n_batches + mm_chunks))
+    for r in range(saved.done, repeats):
         # reference draw first: its own epoch, so it is independent of the main draw
         ds.set_epoch(2 * r + 1)
         ref = []
@@ -156,8 +208,9 @@ def _run(generate_fn: GenerateFn | None, dataset_root: str | Path, split: str, e
             if bar is not None:
                 bar.update(1)
         t, real, reference = np.concatenate(text_emb), np.concatenate(real_emb), np.concatenate(ref)
-        real_rows.append(_row(t, real, reference, batch_size, diversity_pairs, _rng(seed, r, _DIV)))
+        real_row = _row(t, real, reference, batch_size, diversity_pairs, _rng(seed, r, _DIV))
         if generate_fn is None:
+            saved.add(real_row, None)
             continue
         gen = np.concatenate(gen_emb)
         row = _row(t, gen, real, batch_size, diversity_pairs, _rng(seed, r, _DIV))
@@ -175,12 +228,12 @@ def _run(generate_fn: GenerateFn | None, dataset_root: str | Path, split: str, e
                         bar.update(1)
                 per_text.append(np.concatenate(chunks))
             row["multimodality"] = multimodality(np.stack(per_text), mm_pairs, _rng(seed, r, _MM_PAIRS))
-        gen_rows.append(row)
+        saved.add(real_row, row)
     if bar is not None:
         bar.close()
-    out = {"real motion": _aggregate(real_rows)}
+    out = {"real motion": _aggregate(saved.real[:repeats])}
     if generate_fn is not None:
-        out["generated"] = _aggregate(gen_rows)
+        out["generated"] = _aggregate(saved.generated[:repeats])
     return out
 
 
@@ -195,16 +248,19 @@ def _row(text: np.ndarray, motion: np.ndarray, reference: np.ndarray, batch_size
 def evaluate_generation(generate_fn: GenerateFn, dataset_root: str | Path, split: str, evaluator: Evaluator, *,
                         repeats: int = 20, batch_size: int = 32, mm_samples: int = 30, mm_texts: int = 100,
                         mm_pairs: int = 10, diversity_pairs: int = 300, seed: int = 0,
-                        progress: bool = True) -> dict[str, dict[str, float]]:
+                        progress: bool = True, partial: str | Path | None = None,
+                        partial_settings: dict | None = None) -> dict[str, dict[str, float]]:
     """Rows {"real motion": ..., "generated": ...} of metric means and `<metric>_interval` half-widths.
 
     `generate_fn(texts, lengths)` gets captions and target lengths in frames and returns raw
-    (denormalised) features (B, T, D), zero-padded, and the per-item lengths (B,) it produced.
-    `mm_texts=0` skips MultiModality.
+    (denormalised) features (B, T, D), zero-padded, and the per-item lengths (B,) it produced. A stochastic
+    generator should draw from the global torch / numpy RNGs, which are seeded per repeat.
+    `mm_texts=0` skips MultiModality. `partial` saves and resumes per-repeat rows (see the module doc);
+    `partial_settings` (e.g. the model and decoding options) must also match for a resume.
     """
     return _run(generate_fn, dataset_root, split, evaluator, repeats=repeats, batch_size=batch_size,
                 mm_samples=mm_samples, mm_texts=mm_texts, mm_pairs=mm_pairs, diversity_pairs=diversity_pairs,
-                seed=seed, progress=progress)
+                seed=seed, progress=progress, partial=partial, partial_settings=partial_settings)
 
 
 def real_motion_row(dataset_root: str | Path, split: str, evaluator: Evaluator, *, repeats: int = 20,
