@@ -111,7 +111,7 @@ class RemoteGenerator:
         return [motion_from_json(m) for m in result["motions"]]
 
     def edit(self, motion, prompt: str, frames: tuple[int, int] | None = None, joints: list[int] | None = None,
-             seed: int = 0, options=None, blend: int = 4, progress: Progress | None = None) -> tuple:
+             seed: int = 0, options=None, blend: int | None = None, progress: Progress | None = None) -> tuple:
         from ..generate.generator import EditReport
 
         names = [self.skeleton.joint_names[j] for j in joints] if joints else None

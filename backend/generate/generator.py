@@ -7,6 +7,7 @@ Input problems (empty prompt, absurd length, bad range or joint names, NaN motio
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,8 +149,13 @@ class Generator:
     # ----------------------------------------------------------------------------------- editing
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
              joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
-             blend: int = 4, progress: Progress | None = None) -> tuple[GeneratedMotion, EditReport]:
-        """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`."""
+             blend: int | None = None,
+             progress: Progress | None = None) -> tuple[GeneratedMotion, EditReport]:
+        """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`.
+
+        `blend` is the length in frames of the ramps that join the edit to the kept motion; by default
+        (`auto_blend`) it grows with the pose gap at the borders, so a very different action is eased in.
+        """
         text_prompt = clean_prompt(prompt)
         feats = self._checked_features(motion.features)
         total = len(feats)
@@ -172,9 +178,11 @@ class Generator:
         lengths = np.array([rows], np.int64)
         generated = decode_motion_features(self.runtime, text, lengths, opts, rng, known, editable,
                                            progress)[0][:total]
+        if blend is None:
+            blend = auto_blend(feats, generated, (a, b), joints)
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
-            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt})
+            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend})
         return result, edit_report(feats, result.features, (a, b), joints, blend)
 
     def complete(self, motion: GeneratedMotion, prompt: str, seconds: float, side: str = "suffix",
@@ -250,6 +258,28 @@ def local_joints(features: np.ndarray) -> np.ndarray:
     root = np.zeros((len(feats), 1, 3), feats.dtype)
     root[:, 0, 1] = feats[:, 3]
     return np.concatenate([root, ric], axis=1)
+
+
+MIN_BLEND, MAX_BLEND = 4, 20  # frames: 0.2 s to 1 s at 20 fps
+
+
+def auto_blend(original: np.ndarray, generated: np.ndarray, frames: tuple[int, int], joints: list[int]) -> int:
+    """Ramp length that spreads the border pose gap at about the input's own brisk pace.
+
+    The gap (largest edited-joint distance, body frame, between the input and the generated motion at the
+    region's border frames) is divided by the input's 90th-percentile per-frame joint step; the result is
+    kept within MIN_BLEND..MAX_BLEND and a third of the region, so both ramps fit and the middle is the
+    generated motion itself.
+    """
+    a, b = frames
+    lo, lg = local_joints(original)[:, joints], local_joints(generated)[:, joints]
+    borders = [t for t, keep in ((a, a > 0), (b - 1, b < len(original))) if keep]
+    if not borders or len(lo) < 2:
+        return MIN_BLEND
+    gap = float(np.linalg.norm(lo[borders] - lg[borders], axis=-1).max())
+    pace = float(np.percentile(np.linalg.norm(np.diff(lo, axis=0), axis=-1).max(axis=1), 90))
+    need = math.ceil(gap / max(pace, 1e-3))
+    return int(min(max(need, MIN_BLEND), max(MIN_BLEND, min(MAX_BLEND, (b - a) // 3))))
 
 
 def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], joints: list[int],

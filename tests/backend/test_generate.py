@@ -122,6 +122,25 @@ def test_edit_report_finds_a_seam_inside_the_blend_ramps():
     assert 0 < report.input_border_step_mm < 200 and report.typical_step_mm > 0
 
 
+def test_auto_blend_eases_a_large_gap_in_over_more_frames():
+    from backend.generate.generator import MAX_BLEND, MIN_BLEND, auto_blend, edit_report
+    from backend.motion.features import joints_to_features
+    from tests.fixtures.synthetic_motion import walking_joints
+
+    before = joints_to_features(walking_joints(SMPL22, 121))[0].astype(np.float32)
+    everyone, region = list(range(22)), (10, 100)
+    assert auto_blend(before, before, region, everyone) == MIN_BLEND  # no gap: the shortest ramp
+    shifted = before.copy()
+    shifted[:, 4:67:3] += 1.0
+    blend = auto_blend(before, shifted, region, everyone)
+    assert MIN_BLEND < blend <= MAX_BLEND
+    assert auto_blend(before, shifted, (10, 25), everyone) == 5  # capped at a third of a 15-frame region
+    assert auto_blend(before, shifted, (0, 121), everyone) == MIN_BLEND  # nothing kept: nothing to join
+    seams = {n: edit_report(before, paste(before, shifted, region, np.ones(263, bool), n), region, everyone,
+                            n).border_jump_mm for n in (MIN_BLEND, blend)}
+    assert seams[blend] < 0.6 * seams[MIN_BLEND]
+
+
 def test_spatial_edit_keeps_untouched_joints(gen):
     src = gen.generate("a person walks", 3.0, seed=0, options=FAST)[0]
     arm = resolve_selection(SMPL22, parts=["right_arm"])
@@ -140,6 +159,7 @@ def test_temporal_edit_keeps_frames_outside(gen):
     assert np.array_equal(edited.features[:20], src.features[:20])
     assert np.array_equal(edited.features[44:], src.features[44:])
     assert report.untouched_mpjpe_mm < 0.1
+    assert 4 <= edited.meta["edit"]["blend"] <= 8  # auto ramp: at most a third of the 24 edited frames
 
 
 @pytest.mark.parametrize("frames", [(30, 10), (-1, 5), (0, 500)])
