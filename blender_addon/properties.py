@@ -81,7 +81,8 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed", default=0, min=0)
     variations: IntProperty(name="Variations", default=1, min=1, max=8)
     cfg: FloatProperty(name="CFG scale", default=4.0, min=0.0, max=20.0)
-    steps: IntProperty(name="Steps", default=10, min=1, max=50)
+    steps: IntProperty(name="Steps", default=0, min=0, max=50,
+                       description="Iterative decoding steps; 0 uses the model's recommended count")
     show_advanced: BoolProperty(name="Advanced", default=False)
 
     preset: EnumProperty(name="Bone map", items=PRESET_ITEMS, default="auto")

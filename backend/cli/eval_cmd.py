@@ -35,15 +35,10 @@ def _evaluator(path: str | None):
         raise MotionInputError(str(err)) from None
 
 
-def _decoding_settings(args: argparse.Namespace) -> dict:
+def _decoding_settings(args: argparse.Namespace, steps: int) -> dict:
     """What identifies the generated row, for resuming a partial run: the model and the decoding options."""
-    if args.torch:
-        model = {"torch": [p if p == "none" else str(Path(p).resolve()) for p in args.torch]}
-    else:
-        from ..generate.loader import DEFAULT_MODEL
-
-        model = {"model": str(Path(args.model or DEFAULT_MODEL).resolve())}
-    return {**model, "steps": args.steps, "cfg": args.cfg, "residual_cfg": args.residual_cfg}
+    model = {"torch": list(args.torch)} if args.torch else {"model": args.model or "shipped default"}
+    return {**model, "steps": steps, "cfg": args.cfg, "residual_cfg": args.residual_cfg}
 
 
 def run_eval_generation(args: argparse.Namespace) -> int:
@@ -56,7 +51,11 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 
     gen = _generator(args)
     evaluator = _evaluator(args.evaluator)
-    opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg, residual_cfg_scale=args.residual_cfg)
+    try:
+        opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg,
+                             residual_cfg_scale=args.residual_cfg).resolved(gen.info).checked()
+    except ValueError as err:
+        raise MotionInputError(str(err)) from None
 
     def generate_fn(texts, lengths):
         # the protocol seeds torch per repeat, so each repeat's motions can be recomputed alone (--partial)
@@ -71,7 +70,7 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     try:
         rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats,
                                    mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
-                                   partial=args.partial, partial_settings=_decoding_settings(args))
+                                   partial=args.partial, partial_settings=_decoding_settings(args, opts.steps))
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
@@ -183,7 +182,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--repeats", type=int, default=20)
     g.add_argument("--mm-texts", type=int, default=100)
     g.add_argument("--mm-samples", type=int, default=30)
-    g.add_argument("--steps", type=int, default=10)
+    g.add_argument("--steps", type=int, help="decoding steps (default: the model's recommended count)")
     g.add_argument("--cfg", type=float, default=4.0)
     g.add_argument("--residual-cfg", type=float, default=5.0, help="CFG scale of the residual layers")
     g.add_argument("--seed", type=int, default=0)

@@ -25,7 +25,8 @@ def run_export_onnx(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         folder = export_generator(args.mask, args.residual, args.length, out, name=args.name or out.name,
-                                  opset=args.opset, progress=not args.quiet, verify=not args.no_verify)
+                                  opset=args.opset, progress=not args.quiet, verify=not args.no_verify,
+                                  decode_steps=args.decode_steps)
     except (FileNotFoundError, ValueError) as err:
         raise MotionInputError(str(err)) from None
     meta = json.loads((folder / "generator.json").read_text(encoding="utf-8"))
@@ -110,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--out", required=True, help="generator folder to write (replaced if it holds a generator)")
     o.add_argument("--name", help="generator name (default: the folder name)")
     o.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
+    o.add_argument("--decode-steps", type=int, metavar="N",
+                   help="recommended decoding steps, stored in generator.json (default: none, i.e. the paper's 10)")
     o.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs torch parity check")
     o.add_argument("--quiet", action="store_true", help="no progress lines")
     o.set_defaults(func=run_export_onnx)

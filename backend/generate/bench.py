@@ -49,12 +49,12 @@ class TimedRuntime:
         return self._timed("vq_decode", self.inner.decode_motion, ids)
 
 
-def bench_runtime(runtime, batch: int, frames: int = 196, repeats: int = 5, steps: int = 10,
+def bench_runtime(runtime, batch: int, frames: int = 196, repeats: int = 5, steps: int | None = None,
                   prompt: str = "a person walks forward and waves with the right hand") -> dict:
     """Median seconds per stage for one generation of `batch` samples of `frames` frames."""
     timed = TimedRuntime(runtime)
     gen = Generator(timed)
-    opts = DecodeOptions(steps=steps)
+    opts = DecodeOptions(steps=steps).resolved(runtime.info).checked()
     rows = np.full(batch, frames // runtime.info.time_factor, np.int64)
     totals, per_run = [], defaultdict(list)
     for r in range(repeats + 1):  # the first run warms up
@@ -76,16 +76,17 @@ def bench_runtime(runtime, batch: int, frames: int = 196, repeats: int = 5, step
             per_run[k + "_each"].append(float(np.mean(v)))
     out = {k: float(np.median(v)) for k, v in per_run.items()}
     out["total"] = float(np.median(totals))
+    out["steps"] = opts.steps
     return out
 
 
 def format_bench(rows: dict[str, dict]) -> str:
-    cols = [("text_total", "text"), ("mask_step_each", "mask step"), ("mask_step_total", "10 steps"),
+    cols = [("text_total", "text"), ("mask_step_each", "mask step"), ("mask_step_total", "all steps"),
             ("residual_layer_total", "residual"), ("vq_decode_total", "VQ decode"), ("joints", "to joints"),
             ("total", "total")]
-    lines = ["| runtime | batch | " + " | ".join(c[1] + " (ms)" for c in cols) + " |",
-             "|---|---|" + "---|" * len(cols)]
+    lines = ["| runtime | batch | steps | " + " | ".join(c[1] + " (ms)" for c in cols) + " |",
+             "|---|---|---|" + "---|" * len(cols)]
     for name, r in rows.items():
         cells = " | ".join(f"{r.get(k, float('nan')) * 1000:.1f}" for k, _ in cols)
-        lines.append(f"| {name} | {r['batch']} | {cells} |")
+        lines.append(f"| {name} | {r['batch']} | {r.get('steps', '')} | {cells} |")
     return "\n".join(lines)

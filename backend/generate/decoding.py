@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..runtime.base import GeneratorRuntime
 from .sampling import guided, sample_tokens
 
+PAPER_STEPS = 10  # MoGenTS / MoMask; a model folder may recommend another count (generator.json "decoding")
+
+
+def model_steps(info) -> int:
+    """The decoding steps a generator recommends (its folder's "decoding.steps"), else the paper's 10."""
+    steps = (info.extra.get("decoding") or {}).get("steps", PAPER_STEPS)
+    if not isinstance(steps, int) or not 1 <= steps <= 100:
+        raise ValueError(f"the model's decoding.steps must be an integer in 1..100, got {steps!r}")
+    return steps
+
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    steps: int = 10
+    steps: int | None = None     # None: the model's recommended count (model_steps)
     cfg_scale: float = 4.0
     residual_cfg_scale: float = 5.0
     temperature: float = 1.0
@@ -30,8 +40,12 @@ class DecodeOptions:
     residual_temperature: float = 1.0
     residual_top_k: float = 0.1
 
+    def resolved(self, info) -> DecodeOptions:
+        """These options with the model's step count filled in where none was asked for."""
+        return self if self.steps is not None else replace(self, steps=model_steps(info))
+
     def checked(self) -> DecodeOptions:
-        if not 1 <= self.steps <= 100:
+        if self.steps is not None and not 1 <= self.steps <= 100:
             raise ValueError(f"steps must be in 1..100, got {self.steps}")
         if not 0 <= self.cfg_scale <= 30 or not 0 <= self.residual_cfg_scale <= 30:
             raise ValueError("cfg scale must be in 0..30")
@@ -82,6 +96,7 @@ def decode_base(runtime: GeneratorRuntime, text: np.ndarray, token_lengths: np.n
     `known` (B, F, J) ids and `editable` (B, F, J) bool restrict generation to the editable positions.
     """
     info = runtime.info
+    opts = opts.resolved(info)
     b, f, j = len(token_lengths), int(token_lengths.max()), info.columns
     frame_valid = np.arange(f)[None] < token_lengths[:, None]
     if editable is None:

@@ -110,7 +110,7 @@ class Generator:
         text_prompt = clean_prompt(prompt)
         if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
             raise MotionInputError(f"samples must be 1..{MAX_SAMPLES}, got {samples!r}")
-        opts = (options or DecodeOptions()).checked()
+        opts = (options or DecodeOptions()).resolved(self.info).checked()
         rows_fixed = self.token_rows(seconds) if seconds is not None else None
         rng = np.random.default_rng(seed)
         text = np.repeat(self.runtime.encode_text([text_prompt]), samples, axis=0)
@@ -140,7 +140,7 @@ class Generator:
                        options: DecodeOptions | None = None) -> list[np.ndarray]:
         """Raw features for many prompts at given lengths (frames, rounded down to whole token rows) in one
         batch: what evaluation uses."""
-        opts = (options or DecodeOptions()).checked()
+        opts = (options or DecodeOptions()).resolved(self.info).checked()
         texts = [clean_prompt(p) for p in prompts]
         rows = np.clip(np.asarray(frames) // self.info.time_factor, 1, self.info.max_tokens).astype(np.int64)
         rng = np.random.default_rng(seed)
@@ -165,7 +165,7 @@ class Generator:
         joints = sorted(set(joints)) if joints else list(range(nj))
         if any(not 0 <= j < nj for j in joints):
             raise MotionInputError(f"joint indices must be in 0..{nj - 1}")
-        opts = (options or DecodeOptions()).checked()
+        opts = (options or DecodeOptions()).resolved(self.info).checked()
         tf = self.info.time_factor
         rows = -(-total // tf)
         if rows > self.info.max_tokens:

@@ -54,7 +54,7 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     return {f"p{q}_ms": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 99)}
 
 
-def _load(client: Client, clients: int, requests: int, seconds: float, steps: int) -> dict:
+def _load(client: Client, clients: int, requests: int, seconds: float, steps: int | None) -> dict:
     """`requests` generate calls spread over `clients` threads; latency percentiles and throughput."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -127,7 +127,7 @@ def _retarget(client: Client, repeats: int, frames: int = 196, bones: int = 60) 
             "in_process_detect_ms": round(local["detect_bone_map_ms"], 2)}
 
 
-def bench_serve(clients: list[int], requests: int = 32, seconds: float = 4.0, steps: int = 10,
+def bench_serve(clients: list[int], requests: int = 32, seconds: float = 4.0, steps: int | None = None,
                 model: str | None = None, threads: int | None = None, retarget_repeats: int = 10) -> dict:
     """Start a server subprocess, measure it, stop it (SIGTERM); the numbers as a dict."""
     with tempfile.TemporaryDirectory(prefix="mogents-bench-") as tmp:
@@ -162,7 +162,7 @@ def bench_serve(clients: list[int], requests: int = 32, seconds: float = 4.0, st
 def format_bench(result: dict) -> str:
     cold, rt = result["cold_start"], result["retarget"]
     lines = [f"server on {result['device']} ({result['model']}), {result['seconds_per_motion']:g} s motions, "
-             f"{result['steps']} decoding steps",
+             f"{result['steps'] or 'the model'} decoding steps",
              f"cold start: listening after {cold['listening_s']:.2f} s, "
              f"first motion after {cold['first_motion_s']:.2f} s",
              "",

@@ -36,7 +36,8 @@ class StrictModel(BaseModel):
 
 class DecodeParams(StrictModel):
     cfg: float = Field(4.0, ge=0, le=30, description="classifier-free guidance scale")
-    steps: int = Field(10, ge=1, le=100, description="iterative decoding steps")
+    steps: int | None = Field(None, ge=1, le=100,
+                              description="iterative decoding steps; null: the model's recommended count")
     temperature: float = Field(1.0, ge=0, le=10)
     top_k: float = Field(0.1, gt=0, le=100_000, description="fraction of codes kept (or a count >= 1)")
 

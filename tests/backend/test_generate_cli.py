@@ -103,7 +103,11 @@ def test_the_shipped_model_verifies_and_generates(tmp_path):
     meta = json.loads((DEFAULT_MODEL / "generator.json").read_text())
     total = sum(p.stat().st_size for p in DEFAULT_MODEL.iterdir())
     assert total <= 60 * 2**20, f"shipped model is {total / 2**20:.1f} MB"
-    assert meta["format"] == "mogents-generator"
+    assert meta["format"] == "mogents-generator" and meta["parity_ok"]
+    assert meta["vq"]["root_stream"] == "aux" and meta["columns"] == 7  # the better of the two root variants
+    assert meta["decoding"] == {"steps": 5}
+    card = (DEFAULT_MODEL / "MODEL_CARD.md").read_text()
+    assert all(digest in card for digest in meta["sha256"].values())  # the card quotes every checksum
     assert main(["generate", "a person walks forward", "--seconds", "3", "--quiet", "-o", str(tmp_path / "w.npy")]) == 0
     joints = np.load(tmp_path / "w.npy")
     assert joints.shape == (60, 22, 3)

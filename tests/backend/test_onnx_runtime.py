@@ -162,6 +162,9 @@ def test_missing_file_is_refused(exported, tmp_path):
     (lambda m: json.dumps({k: v for k, v in m.items() if k != "num_codes"}), "num_codes"),
     (lambda m: json.dumps({**m, "sha256": {k: v for k, v in m["sha256"].items() if k != "Std.npy"}}),
      "no sha256 recorded for Std.npy"),
+    (lambda m: json.dumps({**m, "decoding": {"steps": 0}}), "decoding"),
+    (lambda m: json.dumps({**m, "decoding": {"steps": "ten"}}), "decoding"),
+    (lambda m: json.dumps({**m, "decoding": [5]}), "decoding"),
 ])
 def test_broken_description_is_refused(exported, tmp_path, change, message):
     folder = linked_copy(exported[0], tmp_path / "g")
@@ -170,6 +173,24 @@ def test_broken_description_is_refused(exported, tmp_path, change, message):
     with pytest.raises(MotionInputError, match=message) as err:
         load_generator_folder(folder)
     assert "generator.json" in str(err.value)
+
+
+def test_the_folder_recommends_its_decoding_steps(exported, tmp_path):
+    from backend.generate.decoding import DecodeOptions
+    from backend.generate.generator import Generator
+
+    def decode_steps(folder, options=None):
+        seen = []
+        Generator(OnnxGeneratorRuntime(folder, device="cpu")).generate(
+            "a person walks", seconds=1.0, options=options, progress=lambda s, i, n: seen.append((s, n)))
+        return {n for s, n in seen if s == "decode"}
+
+    assert decode_steps(exported[0]) == {10}  # no recommendation: the paper's count
+    folder = linked_copy(exported[0], tmp_path / "g")
+    meta = json.loads((folder / "generator.json").read_text())
+    rewrite(folder / "generator.json", json.dumps({**meta, "decoding": {"steps": 3}}).encode())
+    assert decode_steps(folder) == {3}
+    assert decode_steps(folder, DecodeOptions(steps=2)) == {2}  # an explicit count wins
 
 
 def test_not_a_generator_folder(tmp_path):

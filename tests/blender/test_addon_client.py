@@ -142,3 +142,18 @@ def test_wrong_token_old_backend_and_backend_errors(fake_backend):
     assert [e["event"] for e in events] == ["progress"] * 3 + ["result"]
     stopped = list(Client(fake_backend, "right").stream("/v1/generate", {"prompt": "walk"}, cancelled=lambda: True))
     assert stopped == []
+
+
+def test_generate_body_leaves_steps_to_the_model_unless_set():
+    from types import SimpleNamespace
+
+    from blender_addon.requests_body import generate_body
+
+    settings = SimpleNamespace(prompt="  a person   walks ", auto_length=True, seconds=4.0, seed=3, variations=2,
+                               cfg=4.0, steps=0)
+    body = generate_body(settings)
+    assert body["steps"] is None and body["prompt"] == "a person walks" and body["seconds"] is None
+    settings.steps = 7
+    assert generate_body(settings)["steps"] == 7
+    with pytest.raises(ValueError, match="prompt"):
+        generate_body(SimpleNamespace(**{**vars(settings), "prompt": "  "}))

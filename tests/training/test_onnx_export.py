@@ -157,6 +157,17 @@ def test_reexport_replaces_only_the_old_generator_files(tmp_path):
     assert (out / "Mean.npy").read_text() == "new" and (out / "notes.txt").read_text() == "old"
 
 
+def test_cli_export_records_the_recommended_decoding_steps(generator, tmp_path, capsys):
+    _, ckpts, _ = generator
+    base = ["export", "onnx", "--mask", str(ckpts["mask"]), "--length", str(ckpts["length"]), "--quiet",
+            "--no-verify"]
+    assert main([*base, "--out", str(tmp_path / "bad"), "--decode-steps", "0"]) == 2
+    assert "decode steps" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    with one_torch_thread():
+        assert main([*base, "--out", str(tmp_path / "g"), "--decode-steps", "4"]) == 0
+    assert json.loads((tmp_path / "g" / "generator.json").read_text())["decoding"] == {"steps": 4}
+
+
 def test_cli_missing_checkpoint_exits_2(tmp_path, capsys):
     missing = tmp_path / "nope" / "model.pt"
     code = main(["export", "onnx", "--mask", str(missing), "--length", str(missing), "--out", str(tmp_path / "g")])

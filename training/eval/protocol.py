@@ -172,7 +172,8 @@ def _run(generate_fn: GenerateFn | None, dataset_root: str | Path, split: str, e
          partial_settings: dict | None = None) -> dict[str, dict[str, float]]:
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    settings = {"data": str(Path(dataset_root).resolve()), "split": split, "batch_size": batch_size,
+    # paths as given (not resolved), so a run saved in one checkout continues in another
+    settings = {"data": str(dataset_root), "split": split, "batch_size": batch_size,
                 "mm_samples": mm_samples, "mm_texts": mm_texts, "mm_pairs": mm_pairs,
                 "diversity_pairs": diversity_pairs, "seed": seed, "generated": generate_fn is not None,
                 **(partial_settings or {})}

@@ -357,8 +357,14 @@ def export_runtime(rt: TorchGeneratorRuntime, out_dir: str | Path, name: str = "
 
 def export_generator(mask_ckpt: str | Path, residual_ckpt: str | Path | None, length_ckpt: str | Path,
                      out_dir: str | Path, name: str | None = None, opset: int = 18, progress: bool = True,
-                     verify: bool = True) -> Path:
-    """Export the generator made of these checkpoints (model.pt files of `mogents train`) to `out_dir`."""
+                     verify: bool = True, decode_steps: int | None = None) -> Path:
+    """Export the generator made of these checkpoints (model.pt files of `mogents train`) to `out_dir`.
+
+    `decode_steps` is written as the folder's recommended decoding step count (runtimes default to it;
+    without it they use the paper's 10).
+    """
+    if decode_steps is not None and not 1 <= decode_steps <= 100:
+        raise ValueError(f"decode steps must be in 1..100, got {decode_steps}")
     out = Path(out_dir)
     _check_out(out)  # before loading anything
     name = name or out.name
@@ -372,4 +378,7 @@ def export_generator(mask_ckpt: str | Path, residual_ckpt: str | Path | None, le
     if residual_ckpt is not None:
         metrics["residual"] = load_checkpoint(residual_ckpt, "residual").get("metrics", {})
     length_meta = {k: v for k, v in length["meta"].items() if k in ("length", "unit", "fps")}
-    return export_runtime(rt, out, name, opset, progress, verify, metrics, {"length": length_meta})
+    extra: dict = {"length": length_meta}
+    if decode_steps is not None:
+        extra["decoding"] = {"steps": int(decode_steps)}
+    return export_runtime(rt, out, name, opset, progress, verify, metrics, extra)
