@@ -35,9 +35,15 @@ def _evaluator(path: str | None):
         raise MotionInputError(str(err)) from None
 
 
-def _decoding_settings(args: argparse.Namespace, steps: int) -> dict:
+def _decoding_settings(args: argparse.Namespace, gen, steps: int) -> dict:
     """What identifies the generated row, for resuming a partial run: the model and the decoding options."""
-    model = {"torch": list(args.torch)} if args.torch else {"model": args.model or "shipped default"}
+    if args.torch:
+        model = {"torch": list(args.torch)}
+    else:  # the folder's checksum table names its exact files, wherever the folder lives
+        import hashlib
+
+        table = json.dumps(gen.info.extra.get("sha256", {}), sort_keys=True).encode()
+        model = {"model": gen.info.name, "model_sha256": hashlib.sha256(table).hexdigest()}
     return {**model, "steps": steps, "cfg": args.cfg, "residual_cfg": args.residual_cfg}
 
 
@@ -70,7 +76,7 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     try:
         rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats,
                                    mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
-                                   partial=args.partial, partial_settings=_decoding_settings(args, opts.steps))
+                                   partial=args.partial, partial_settings=_decoding_settings(args, gen, opts.steps))
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
