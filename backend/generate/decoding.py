@@ -16,23 +16,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..runtime.base import GeneratorRuntime
+from ..runtime.base import GeneratorInfo, GeneratorRuntime
 from .sampling import guided, sample_tokens
-
-PAPER_STEPS = 10  # MoGenTS / MoMask; a model folder may recommend another count (generator.json "decoding")
-
-
-def model_steps(info) -> int:
-    """The decoding steps a generator recommends (its folder's "decoding.steps"), else the paper's 10."""
-    steps = (info.extra.get("decoding") or {}).get("steps", PAPER_STEPS)
-    if not isinstance(steps, int) or not 1 <= steps <= 100:
-        raise ValueError(f"the model's decoding.steps must be an integer in 1..100, got {steps!r}")
-    return steps
 
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    steps: int | None = None     # None: the model's recommended count (model_steps)
+    steps: int | None = None     # None: the model's recommended count (GeneratorInfo.decode_steps)
     cfg_scale: float = 4.0
     residual_cfg_scale: float = 5.0
     temperature: float = 1.0
@@ -40,9 +30,9 @@ class DecodeOptions:
     residual_temperature: float = 1.0
     residual_top_k: float = 0.1
 
-    def resolved(self, info) -> DecodeOptions:
+    def resolved(self, info: GeneratorInfo) -> DecodeOptions:
         """These options with the model's step count filled in where none was asked for."""
-        return self if self.steps is not None else replace(self, steps=model_steps(info))
+        return self if self.steps is not None else replace(self, steps=info.decode_steps)
 
     def checked(self) -> DecodeOptions:
         if self.steps is not None and not 1 <= self.steps <= 100:

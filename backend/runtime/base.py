@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 FORMAT = "mogents-generator"
+PAPER_STEPS = 10  # MoGenTS / MoMask iterative decoding steps
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class GeneratorInfo:
     std: np.ndarray = field(repr=False)
     name: str = "generator"
     extra: dict = field(default_factory=dict, repr=False)
+    decode_steps: int = PAPER_STEPS  # the model's recommended decoding steps (generator.json "decoding")
 
     @property
     def mask_id(self) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionInputError
-from .base import FORMAT, GeneratorInfo
+from .base import FORMAT, PAPER_STEPS, GeneratorInfo
 
 VERSION = 1
 META_FILE = "generator.json"
@@ -147,10 +147,10 @@ def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[Genera
     except (KeyError, TypeError, ValueError) as err:
         raise MotionInputError(f"missing or bad field {err}", str(meta_path)) from None
     decoding = data.get("decoding") or {}
-    steps = decoding.get("steps", 10) if isinstance(decoding, dict) else None
+    steps = decoding.get("steps", PAPER_STEPS) if isinstance(decoding, dict) else None
     if type(steps) is not int or not 1 <= steps <= 100:  # bool is not a step count
         raise MotionInputError("'decoding' must be {\"steps\": 1..100}", str(meta_path))
     info = GeneratorInfo(fps=fps, **fields, mean=load_stat(files["mean"], fields["feature_dim"]),
                          std=load_stat(files["std"], fields["feature_dim"]),
-                         name=str(data.get("name", folder.name)), extra=data)
+                         name=str(data.get("name", folder.name)), extra=data, decode_steps=steps)
     return info, files, data
