@@ -32,7 +32,7 @@ from backend.errors import MotionInputError
 from training.train.config import config_section
 
 from .losses import LearnableTemperature, kl_alignment, soft_targets
-from .text import TextEncoderConfig, TokenTextEncoder
+from .text import TextEncoderConfig, TextGraph, TokenTextEncoder
 from .video import VideoEncoder, VideoEncoderConfig
 
 KIND = "lavimo"
@@ -285,17 +285,6 @@ class LavimoModel(nn.Module):
 
     def video_graph(self) -> nn.Module | None:
         return None if self.video is None else VideoGraph(self.video, self.video_proj)
-
-
-class TextGraph(nn.Module):
-    """(input_ids int64 (B, L), attention_mask int64 (B, L)) -> (B, E) normalised."""
-
-    def __init__(self, text: TokenTextEncoder, proj: nn.Linear):
-        super().__init__()
-        self.text, self.proj = text, proj
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.proj(self.text(input_ids, attention_mask)), dim=-1)
 
 
 class MotionGraph(nn.Module):

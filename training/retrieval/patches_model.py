@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .losses import LearnableTemperature
-from .text import TextEncoderConfig, TokenTextEncoder
-from .tmr import TextGraph
+from .text import TextEncoderConfig, TextGraph, TokenTextEncoder
 
 KIND = "patches"
 PATCH = 16

@@ -158,3 +158,15 @@ class TokenTextEncoder(nn.Module):
     def _fill_base(module, state, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
         for key, value in module.base.state_dict().items():
             state.setdefault(prefix + "base." + key, value)
+
+
+class TextGraph(nn.Module):
+    """(input_ids int64 (B, L), attention_mask int64 (B, L)) -> L2-normalised (B, E): a token text encoder and
+    its projection end to end, the text graph every retrieval model exports."""
+
+    def __init__(self, text: TokenTextEncoder, proj: nn.Module):
+        super().__init__()
+        self.text, self.proj = text, proj
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.proj(self.text(input_ids, attention_mask)), dim=-1)

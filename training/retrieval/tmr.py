@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .losses import LearnableTemperature
-from .text import TextEncoderConfig, TokenTextEncoder
+from .text import TextEncoderConfig, TextGraph, TokenTextEncoder
 
 KIND = "tmr"
 
@@ -63,17 +63,6 @@ class MotionTransformer(nn.Module):
         real = steps < lengths.to(x.device)[:, None]
         keep = torch.cat([torch.ones_like(real[:, :1]), real], dim=1)
         return self.norm(self.encoder(x, src_key_padding_mask=~keep)[:, 0])
-
-
-class TextGraph(nn.Module):
-    """(input_ids, attention_mask) -> L2-normalised (B, E): the text encoder end to end, for export."""
-
-    def __init__(self, text: TokenTextEncoder, proj: nn.Module):
-        super().__init__()
-        self.text, self.proj = text, proj
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.proj(self.text(input_ids, attention_mask)), dim=-1)
 
 
 class FeatureMotionGraph(nn.Module):
