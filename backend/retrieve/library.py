@@ -6,16 +6,17 @@ Folder layout (default `$MOGENTS_HOME/library`):
     embeddings-N.npy      (entries, embed_dim) float32, row i = entry i, L2-normalised
     motions/ID.npy        (T, 263) float32 features at 20 fps: what `get` returns and re-embedding reads
 
-Every change writes a new embeddings file, then replaces index.json (each through a temporary file and
-`os.replace`), so index.json always names a complete embeddings file: a crash leaves the old library or
-the new one, never a mix. One lock per folder serialises changes within the process (the server is one
-process); index.json is re-read whenever it changed on disk, so a CLI and a server see each other's adds.
+Every change writes a new embeddings file, then replaces index.json (each through a uniquely named
+temporary file and `os.replace`), so index.json always names a complete embeddings file: a crash leaves the
+old library or the new one, never a mix. One lock per folder (`folder_lock.FolderLock`: a thread lock plus
+flock on `.lock` beside index.json) serialises reads and changes across threads and processes, so two
+`mogents library add` runs, or a CLI beside the server, never lose each other's entries; index.json is
+re-read whenever it changed on disk, so each sees the other's adds.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from ..generate.motion import GeneratedMotion
 from ..motion.features import features_to_joints
 from ..paths import data_home
 from ..runtime.model_folder import sha256_file
+from .folder_lock import FolderLock, write_atomic
 from .importers import FPS, ImportedMotion, MotionSource, find_motions, load_motion
 from .runtime import RetrievalRuntime
 
@@ -45,13 +47,15 @@ COMMIT_EVERY = 32                      # motions embedded and written together w
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
-_LOCKS: dict[Path, threading.RLock] = {}
+_LOCKS: dict[Path, FolderLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _folder_lock(folder: Path) -> threading.RLock:
+def _folder_lock(folder: Path) -> FolderLock:
+    """The process's one lock object of a folder (re-entrant across this process's library instances)."""
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(folder.resolve(), threading.RLock())
+        key = folder.resolve()
+        return _LOCKS.setdefault(key, FolderLock(key))
 
 
 def default_folder() -> Path:
@@ -151,20 +155,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _save_npy(path: Path, arr: np.ndarray) -> None:
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, arr)
 
-    _write_atomic(path, write)
+    write_atomic(path, write)
 
 
 def check_k(k: int) -> int:
@@ -192,7 +188,7 @@ class MotionLibrary:
             raise MotionInputError("the library path exists and is not a folder", str(self.folder))
         self._lock = _folder_lock(self.folder)
         self._state = _EMPTY
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
 
     # ----------------------------------------------------------------------------------- on disk
 
@@ -205,13 +201,14 @@ class MotionLibrary:
 
     def _read(self) -> _State:
         """The state on disk, re-read only when index.json changed since the last read."""
-        with self._lock:
+        with self._lock.hold():
             try:
                 st = self.index_path.stat()
             except FileNotFoundError:
                 self._state, self._stamp = _EMPTY, None
                 return self._state
-            stamp = (st.st_mtime_ns, st.st_size)
+            # every commit replaces index.json: a new inode, even within the clock's resolution
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
             if stamp != self._stamp:
                 self._state, self._stamp = self._parse(), stamp
             return self._state
@@ -249,10 +246,9 @@ class MotionLibrary:
 
     def _commit(self, entries: Sequence[LibraryEntry], embeddings: np.ndarray, model: str | None) -> None:
         """Write a new embeddings file and the index naming it; then drop embeddings files no longer named."""
-        with self._lock:
+        with self._lock.hold(create=True):
             old = self._read()
             generation = old.generation + 1
-            self.folder.mkdir(parents=True, exist_ok=True)
             emb_name = f"embeddings-{generation}.npy"
             _save_npy(self.folder / emb_name, np.asarray(embeddings, np.float32))
             index = {"format": FORMAT, "version": VERSION, "model": model,
@@ -260,7 +256,7 @@ class MotionLibrary:
                      "generation": generation, "embeddings": emb_name,
                      "entries": [e.to_json() for e in entries]}
             text = json.dumps(index, indent=1, ensure_ascii=False) + "\n"
-            _write_atomic(self.index_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            write_atomic(self.index_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
             for stale in self.folder.glob("embeddings-*.npy"):
                 if stale.name != emb_name:
                     stale.unlink(missing_ok=True)
@@ -312,7 +308,7 @@ class MotionLibrary:
 
     def _ensure_model(self, runtime: RetrievalRuntime) -> _State:
         """The state, re-embedded from the stored features first if another model made its embeddings."""
-        with self._lock:
+        with self._lock.hold():
             state = self._read()
             name = runtime.info.name
             if state.model == name or not state.entries:
@@ -340,7 +336,7 @@ class MotionLibrary:
         if not batch:
             return
         embeddings = runtime.encode_motion([m.features for _, _, m in batch])
-        with self._lock:
+        with self._lock.hold(create=True):
             state = self._ensure_model(runtime)
             known = {e.sha256 for e in state.entries}
             taken = {e.id for e in state.entries}
@@ -416,7 +412,7 @@ class MotionLibrary:
         wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))
         if not wanted:
             raise MotionInputError("no ids given to remove")
-        with self._lock:
+        with self._lock.hold():
             state = self._read()
             present = {e.id for e in state.entries}
             unknown = [i for i in wanted if i not in present]

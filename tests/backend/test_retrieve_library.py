@@ -243,7 +243,7 @@ def test_cancel_midway_keeps_a_consistent_index(tmp_path, sources, runtime):
 
 
 def test_a_crash_while_writing_the_index_leaves_the_old_library(tmp_path, sources, runtime, monkeypatch):
-    import backend.retrieve.library as library_module
+    import backend.retrieve.folder_lock as library_module
 
     library = MotionLibrary(tmp_path / "lib")
     library.add_folder(sources[1]["features"], runtime)

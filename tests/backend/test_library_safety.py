@@ -1,0 +1,116 @@
+"""The motion library under hostile conditions: concurrent processes adding to one library, special files
+(FIFOs, device symlinks) in a folder being added, and values no motion has.
+
+Clips are small synthetic walks (features .npy), so each test runs in a few seconds on the shipped model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("tokenizers")
+
+from backend.motion.features import joints_to_features  # noqa: E402
+from backend.motion.skeleton import SMPL22  # noqa: E402
+from backend.retrieve import MotionLibrary, load_retrieval  # noqa: E402
+from tests.fixtures.synthetic_motion import walking_joints  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return load_retrieval(device="cpu", threads=1)
+
+
+def walk_features(seed: int, frames: int = 40) -> np.ndarray:
+    """(frames - 1, 263) features of a walk whose speed and cadence depend on `seed` (distinct content)."""
+    rng = np.random.default_rng(seed)
+    joints = walking_joints(SMPL22, frames, speed=float(rng.uniform(0.6, 1.8)), cadence=float(rng.uniform(0.6, 1.2)),
+                            turn_rate=float(rng.uniform(-0.5, 0.5)))
+    return joints_to_features(joints, SMPL22)[0].astype(np.float32)
+
+
+def write_clips(folder: Path, seeds: range) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in seeds:
+        path = folder / f"walk_{seed:03d}.npy"
+        np.save(path, walk_features(seed))
+        paths.append(path)
+    return paths
+
+
+def _index(folder: Path) -> dict:
+    return json.loads((folder / "index.json").read_text())
+
+
+# ---------------------------------------------------------------------------------- concurrent adds
+
+# `mogents library add` as a real process, committing after every clip so that the two processes interleave
+# their commits as much as they can (150 clips in batches of 32 lost a third of the entries before the fix)
+ADD_SCRIPT = """
+import sys
+import backend.retrieve.library as library
+library.COMMIT_EVERY = 1
+from backend.cli.main import main
+sys.exit(main(["library", "add", sys.argv[1], "--library", sys.argv[2], "--quiet", "--device", "cpu"]))
+"""
+
+
+def _cli_add(source: Path, library: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MOGENTS_HOME": str(library.parent / "home")}
+    return subprocess.Popen([sys.executable, "-c", ADD_SCRIPT, str(source), str(library)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_processes_adding_to_one_library_keep_every_entry(tmp_path):
+    sets = {"a": write_clips(tmp_path / "a", range(0, 16)), "b": write_clips(tmp_path / "b", range(100, 116))}
+    library = tmp_path / "library"
+    procs = [_cli_add(tmp_path / name, library) for name in sets]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    index = _index(library)
+    sources = sorted(e["source"] for e in index["entries"])
+    assert sources == sorted(str(p.resolve()) for paths in sets.values() for p in paths)
+    embeddings = np.load(library / index["embeddings"])
+    assert embeddings.shape == (32, 128)
+    assert sorted(p.name for p in library.glob("embeddings-*.npy")) == [index["embeddings"]]
+    assert not [p.name for p in library.rglob("*.tmp")]  # no temporary file left behind
+    assert all((library / "motions" / f"{e['id']}.npy").is_file() for e in index["entries"])
+
+
+def test_a_cli_add_beside_a_server_add_keeps_every_entry(tmp_path, runtime):
+    """The server's library (one process, its own thread) and a CLI process add to one folder at once."""
+    import backend.retrieve.library as library_module
+
+    sets = {"server": write_clips(tmp_path / "server", range(200, 216)),
+            "cli": write_clips(tmp_path / "cli", range(300, 316))}
+    folder = tmp_path / "library"
+    proc = _cli_add(tmp_path / "cli", folder)
+    deadline = time.monotonic() + 60
+    while not (folder / "index.json").exists() and proc.poll() is None:  # the CLI is committing now
+        assert time.monotonic() < deadline, "the CLI add did not start"
+        time.sleep(0.01)
+    old = library_module.COMMIT_EVERY
+    library_module.COMMIT_EVERY = 1
+    try:
+        report = MotionLibrary(folder).add_folder(tmp_path / "server", runtime)
+    finally:
+        library_module.COMMIT_EVERY = old
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert len(report.added) + len(report.skipped) == 16
+    entries = MotionLibrary(folder).entries()
+    assert sorted(e.source for e in entries) == sorted(str(p.resolve()) for paths in sets.values() for p in paths)
