@@ -13,7 +13,7 @@ import numpy as np
 
 from . import motion_store, session
 from .generate_ops import active_armature, connection, retarget_all
-from .keys import PoseTrack
+from .keys import PoseTrack, sample_track
 from .requests_body import retarget_values
 from .rig import describe_armature, selected_bone_names
 from .task_operator import TaskOperator
@@ -32,10 +32,19 @@ def scene_range(scene: bpy.types.Scene) -> tuple[int, int]:
     return scene.frame_start, scene.frame_end
 
 
-def motion_frames(meta: dict, first: int, last: int) -> tuple[int, int]:
-    """Scene frames [first, last] -> motion frames [a, b) clipped to the motion."""
+def edit_range(context: bpy.types.Context) -> tuple[int, int]:
+    """The frames to edit: the preview range (or the scene range)."""
+    return scene_range(context.scene)
+
+
+def motion_frames(meta: dict, first: float, last: float) -> tuple[int, int]:
+    """Scene frames [first, last] -> the motion frames [a, b) whose keys lie inside them, clipped to the motion.
+
+    The first frame rounds up and the last down: a 20 fps motion in a 24 fps scene has keys at 19.0 and 20.2,
+    and a range starting at 20 must not touch the one at 19.
+    """
     start, step, total = meta["start_frame"], meta["step"], meta["frames"]
-    a = int(np.floor((first - start) / step + 1e-6))
+    a = int(np.ceil((first - start) / step - 1e-6))
     b = int(np.floor((last - start) / step + 1e-6)) + 1
     a, b = max(0, a), min(total, b)
     if b - a < 1:
@@ -44,27 +53,35 @@ def motion_frames(meta: dict, first: int, last: int) -> tuple[int, int]:
     return a, b
 
 
-def selected_joints(obj: bpy.types.Object, meta: dict) -> tuple[list[str], list[str]]:
+def keys_in_range(frames: np.ndarray, first: float, last: float) -> np.ndarray:
+    """Which keys (scene frames) lie in [first, last]."""
+    return (frames >= first - 1e-4) & (frames <= last + 1e-4)
+
+
+def selected_joints(obj: bpy.types.Object, meta: dict) -> tuple[list[str], list[str], list[str]]:
+    """(selected bones the bone map drives, their joints, selected bones it does not drive)."""
     bones = selected_bone_names(obj)
     if not bones:
         raise ValueError("select the bones to regenerate (pose mode)")
     joint_of = {bone: joint for joint, bone in meta.get("bone_map", {}).items()}
+    mapped = [b for b in bones if b in joint_of]
     unmapped = [b for b in bones if b not in joint_of]
-    if unmapped:
-        raise ValueError(f"bone(s) {', '.join(unmapped[:4])} have no joint in the bone map; select mapped bones")
-    return bones, sorted({joint_of[b] for b in bones})
+    if not mapped:
+        raise ValueError(f"none of the {len(bones)} selected bone(s) ({', '.join(bones[:4])}"
+                         f"{', ...' if len(bones) > 4 else ''}) has a joint in the bone map; select mapped bones")
+    return mapped, sorted({joint_of[b] for b in mapped}), unmapped
 
 
-def merge_tracks(old: PoseTrack, new: PoseTrack, bones: list[str], a: int, b: int) -> PoseTrack:
-    """Old keys everywhere, the new ones for `bones` over motion frames [a, b)."""
+def merge_tracks(old: PoseTrack, new: PoseTrack, bones: list[str], inside: np.ndarray) -> PoseTrack:
+    """Old keys everywhere, the new ones for `bones` at the keys where `inside` is true."""
     rotations = {name: q.copy() for name, q in old.rotations.items()}
     for name in bones:
         if name in new.rotations:
-            rotations.setdefault(name, new.rotations[name].copy())[a:b] = new.rotations[name][a:b]
+            rotations.setdefault(name, new.rotations[name].copy())[inside] = new.rotations[name][inside]
     root_loc = None if old.root_location is None else old.root_location.copy()
     if new.root_bone in bones and new.root_location is not None:
         root_loc = new.root_location.copy() if root_loc is None else root_loc
-        root_loc[a:b] = new.root_location[a:b]
+        root_loc[inside] = new.root_location[inside]
     # keep quaternion signs continuous across the seams
     for q in rotations.values():
         flips = np.cumsum(np.r_[0, (np.sum(q[1:] * q[:-1], axis=1) < 0).astype(int)]) % 2
@@ -99,30 +116,41 @@ class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
     bl_label = "Regenerate selection"
 
     def prepare(self, context):
-        scene, settings = context.scene, context.scene.mogents
+        settings = context.scene.mogents
         obj = active_armature(context)
         action, meta, features = applied_motion(obj)
-        bones, joints = selected_joints(obj, meta)
-        a, b = motion_frames(meta, *scene_range(scene))
+        bones, joints, unmapped = selected_joints(obj, meta)
+        first, last = edit_range(context)
+        a, b = motion_frames(meta, first, last)
         prompt = " ".join(settings.edit_prompt.split())
         if not prompt:
             raise ValueError("type the new prompt for the selection")
-        old = motion_store.track_from_action(obj, action, meta["frames"], meta["start_frame"], meta["step"])
+        frames, times = motion_store.key_frames_of(meta)
+        old = motion_store.track_from_action(obj, action, frames)
+        inside = keys_in_range(frames, first, last)
         body = {"motion": {"features": features.round(5).tolist(), "fps": meta["fps"]}, "frames": [a, b],
                 "joints": joints, "prompt": prompt, "seed": int(settings.seed)}
         return fetch_and_retarget(context, obj, meta, "editing", lambda client: client.edit(body),
-                                  extra=(old, bones, a, b, meta, prompt))
+                                  extra=(old, bones, unmapped, inside, times, a, b, meta, prompt))
 
     def apply(self, context, result):
         if result is None:
             return
-        motion, retargeted, old, bones, a, b, meta, prompt = result
+        motion, retargeted, old, bones, unmapped, inside, times, a, b, meta, prompt = result
         obj = active_armature(context)
-        merged = merge_tracks(old, PoseTrack.from_retarget(retargeted), bones, a, b)
+        new = sample_track(PoseTrack.from_retarget(retargeted), times)
+        merged = merge_tracks(old, new, bones, inside)
         action = motion_store.apply_track(obj, merged, motion, f"edit: {prompt}", meta["start_frame"], meta["step"],
                                           meta.get("bone_map", {}), preview=False,
-                                          extra={"edited_frames": [a, b], "edited_bones": bones})
-        self.report({"INFO"}, f"{action.name}: {len(bones)} bone(s), motion frames {a}-{b - 1}")
+                                          extra={"edited_frames": [a, b], "edited_bones": bones},
+                                          whole_frames=bool(meta.get("whole_frames", False)), keyed=True,
+                                          derived=True)
+        if unmapped:
+            self.report({"WARNING"}, f"{action.name}: edited {len(bones)} bone(s); {len(unmapped)} selected bone(s) "
+                                     f"have no joint in the bone map and were left as they are: "
+                                     f"{', '.join(unmapped[:6])}{', ...' if len(unmapped) > 6 else ''}")
+        else:
+            self.report({"INFO"}, f"{action.name}: {len(bones)} bone(s), motion frames {a}-{b - 1}")
 
 
 class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
@@ -152,7 +180,8 @@ class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
         motion, retargeted, meta, prompt = result
         obj = active_armature(context)
         action = motion_store.apply_track(obj, PoseTrack.from_retarget(retargeted), motion, prompt,
-                                          meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False)
+                                          meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False,
+                                          whole_frames=bool(meta.get("whole_frames", False)), derived=True)
         self.report({"INFO"}, f"{action.name}: {len(motion['features'])} frames")
 
 

@@ -40,7 +40,17 @@ def apply_variation(context: bpy.types.Context, key: str, preview: bool = True) 
     fps = float(variation.motion["fps"])
     return motion_store.apply_track(
         obj, PoseTrack.from_retarget(variation.retarget), variation.motion, variation.prompt, start_frame(context),
-        motion_store.scene_step(context.scene, fps), variation.retarget.get("bone_map", {}).get("mapping", {}), preview)
+        motion_store.scene_step(context.scene, fps), variation.retarget.get("bone_map", {}).get("mapping", {}), preview,
+        whole_frames=not context.scene.mogents.use_subframes)
+
+
+def keyed_summary(action: bpy.types.Action) -> str:
+    """'22 bones keyed (3 in their Euler mode)': what the action drives, for the report."""
+    meta = motion_store.motion_meta(action) or {}
+    modes = list(meta.get("rotation_modes", {}).values())
+    other = [m for m in modes if m != "QUATERNION"]
+    kinds = sorted({"axis-angle" if m == "AXIS_ANGLE" else "Euler" for m in other})
+    return f"{len(modes)} mapped bones keyed" + (f" ({len(other)} in their {'/'.join(kinds)} mode)" if other else "")
 
 
 def retarget_all(client, armature: dict, motions: list[dict], values: dict, progress, cancelled,
@@ -101,7 +111,8 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
         action = apply_variation(context, settings.results[0].key)
         warnings = tracks[0].get("warnings") or []
         self.report({"WARNING"} if warnings else {"INFO"},
-                    f"{action.name}: {len(motions)} variation(s)" + (f"; {warnings[0]}" if warnings else ""))
+                    f"{action.name}: {len(motions)} variation(s); {keyed_summary(action)}"
+                    + (f"; {warnings[0]}" if warnings else ""))
 
 
 class MOGENTS_OT_preview_variation(bpy.types.Operator):

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from .keys import PoseTrack, action_fcurves, push_to_nla, write_action
+from .keys import (
+    PoseTrack,
+    bone_path,
+    channel_fcurves,
+    key_frames,
+    layered_actions,
+    mode_to_quats,
+    push_to_nla,
+    rotation_prop,
+    sample_track,
+    write_action,
+)
 
 PREVIEW_TAG = "mogents_preview"
 
@@ -65,59 +76,117 @@ def motion_features(action: bpy.types.Action) -> np.ndarray:
     return flat.reshape(meta["frames"], -1)
 
 
-def _drop_preview(obj: bpy.types.Object) -> None:
+def is_preview(action: bpy.types.Action | None) -> bool:
+    return action is not None and bool(action.get(PREVIEW_TAG))
+
+
+def protect(action: bpy.types.Action) -> None:
+    """Give a kept action a fake user, so it stays in the file when nothing else uses it."""
+    if action is not None and not action.use_fake_user:
+        action.use_fake_user = True
+
+
+def key_frames_of(meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(scene frames of the action's keys, the motion frame each one samples) from its metadata."""
+    return key_frames(meta["start_frame"], meta["step"], meta["frames"], bool(meta.get("whole_frames", False)))
+
+
+def apply_track(obj: bpy.types.Object, track: PoseTrack, motion: dict, prompt: str, start_frame: float, step: float,
+                bone_map: dict, preview: bool, extra: dict | None = None, whole_frames: bool = True,
+                keyed: bool = False, derived: bool = False) -> bpy.types.Action:
+    """Write a new action for `track` on `obj` and record the motion on it.
+
+    `track` holds one sample per motion frame and is resampled to the keys (`whole_frames`: one key per
+    whole scene frame), or, with `keyed`, already holds one sample per key of `key_frames`. The action the
+    object had is the base: its curves on channels the motion does not drive are copied over. A previous
+    preview is removed (it is disposable) unless the new action is `derived` from it (an edit or a
+    continuation: then the preview is kept as the edit's original); any other action that would lose its
+    last user gets a fake user so a save keeps it. A non-preview result gets a fake user too.
+    """
     anim = obj.animation_data
-    action = anim.action if anim else None
-    if action is not None and action.get(PREVIEW_TAG):
-        anim.action = None
-        if action.users == 0:
-            bpy.data.actions.remove(action)
-
-
-def apply_track(obj: bpy.types.Object, track: PoseTrack, motion: dict, prompt: str, start_frame: int, step: float,
-                bone_map: dict, preview: bool, extra: dict | None = None) -> bpy.types.Action:
-    """Write a new action for `track` on `obj` and record the motion on it."""
-    if preview:
-        _drop_preview(obj)
-    action = write_action(obj, track, prompt, start_frame, step)
+    old = anim.action if anim else None
+    old_slot = getattr(anim, "action_slot", None) if anim else None
     features = np.asarray(motion["features"], dtype=np.float32)
+    frames, times = key_frames(start_frame, step, len(features), whole_frames)
+    if not keyed:
+        track = sample_track(track, times)
+    action = write_action(obj, track, prompt, frames=frames, base=old, base_slot=old_slot)
+    modes = {bone: obj.pose.bones[bone].rotation_mode for bone in track.rotations}
     meta = {"prompt": prompt, "seed": motion.get("seed", 0), "fps": float(motion["fps"]), "frames": len(features),
-            "start_frame": start_frame, "step": step, "bone_map": bone_map, **(extra or {})}
+            "start_frame": start_frame, "step": step, "whole_frames": bool(whole_frames), "bone_map": bone_map,
+            "root_bone": track.root_bone, "rotation_modes": modes, **(extra or {})}
     action["mogents"] = json.dumps(meta)
     action["mogents_features"] = features.ravel().tolist()
     if "joints" in motion:  # for rendering avatar videos of the applied motion
         action["mogents_joints"] = np.asarray(motion["joints"], dtype=np.float32).ravel().tolist()
     if preview:
         action[PREVIEW_TAG] = True
+    else:
+        protect(action)
+    if old is not None and old != action:
+        if is_preview(old) and derived:
+            del old[PREVIEW_TAG]
+            protect(old)
+        elif is_preview(old):
+            if old.users == 0:
+                bpy.data.actions.remove(old)
+        elif old.users == 0:
+            protect(old)
     return action
 
 
 def keep(obj: bpy.types.Object, push: bool) -> bpy.types.Action:
-    """Turn the previewed variation into a kept action (optionally pushed down to the NLA)."""
+    """Turn the previewed variation into a kept action (fake user; optionally pushed down to the NLA)."""
     anim = obj.animation_data
     action = anim.action if anim else None
     if action is None or motion_meta(action) is None:
         raise ValueError("no MoGenTS motion is applied to this armature")
     if PREVIEW_TAG in action:
         del action[PREVIEW_TAG]
+    protect(action)
     if push:
         push_to_nla(obj, action, motion_meta(action)["start_frame"])
     return action
 
 
-def track_from_action(obj: bpy.types.Object, action: bpy.types.Action, frames: int, start: float,
-                      step: float) -> PoseTrack:
-    """Evaluate the action's quaternion/location curves at the motion's frames (for edit merging)."""
-    curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action)}
-    times = start + step * np.arange(frames)
+def rotation_modes(obj: bpy.types.Object, bones) -> dict[str, int]:
+    """How many of `bones` are keyed in each rotation mode (for the report)."""
+    counts: dict[str, int] = {}
+    for bone in bones:
+        mode = obj.pose.bones[bone].rotation_mode
+        counts[mode] = counts.get(mode, 0) + 1
+    return counts
+
+
+def track_from_action(obj: bpy.types.Object, action: bpy.types.Action, frames: np.ndarray,
+                      bones=None) -> PoseTrack:
+    """Evaluate the action's rotation curves (any rotation mode, as quaternions) and the root location at scene
+    `frames`, for `bones` (default: the bones the MoGenTS metadata says it drove)."""
+    meta = motion_meta(action) or {}
+    modes = meta.get("rotation_modes", {})
+    if bones is None:
+        bones = list(modes) or [pb.name for pb in obj.pose.bones]
+    slot = action.slots[0] if layered_actions() and len(action.slots) else None
+    curves = {(fc.data_path, fc.array_index): fc for fc in channel_fcurves(action, slot)}
+    frames = np.asarray(frames, dtype=np.float64)
+
+    def sample(path: str, count: int) -> np.ndarray | None:
+        channel = [curves.get((path, i)) for i in range(count)]
+        if any(c is None for c in channel):
+            return None
+        return np.stack([[c.evaluate(t) for t in frames] for c in channel], axis=1).astype(np.float32)
+
     rotations: dict[str, np.ndarray] = {}
-    root, root_loc = None, None
-    for pb in obj.pose.bones:
-        quat = [curves.get((f'pose.bones["{pb.name}"].rotation_quaternion', i)) for i in range(4)]
-        if all(c is not None for c in quat):
-            rotations[pb.name] = np.stack([[c.evaluate(t) for t in times] for c in quat], axis=1).astype(np.float32)
-        loc = [curves.get((f'pose.bones["{pb.name}"].location', i)) for i in range(3)]
-        if all(c is not None for c in loc):
-            root = pb.name
-            root_loc = np.stack([[c.evaluate(t) for t in times] for c in loc], axis=1).astype(np.float32)
-    return PoseTrack(rotations, root, root_loc)
+    for name in bones:
+        mode = modes.get(name, obj.pose.bones[name].rotation_mode if name in obj.pose.bones else "QUATERNION")
+        values = sample(bone_path(name, rotation_prop(mode)), 3 if rotation_prop(mode) == "rotation_euler" else 4)
+        if values is not None:
+            rotations[name] = mode_to_quats(values, mode)
+    root, root_loc = meta.get("root_bone"), None
+    candidates = [root] if root else ([] if "root_bone" in meta else bones)  # older actions: find it
+    for name in candidates:
+        root_loc = sample(bone_path(name, "location"), 3)
+        if root_loc is not None:
+            root = name
+            break
+    return PoseTrack(rotations, root if root_loc is not None else None, root_loc)

@@ -99,6 +99,11 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     start_frame: IntProperty(name="Start frame", default=1)
     use_playhead: BoolProperty(name="At playhead", default=False)
     push_nla: BoolProperty(name="Push to NLA", default=False)
+    use_subframes: BoolProperty(
+        name="Subframe keys", default=False,
+        description="Key every frame of the motion at its own rate, which lands on subframes when the scene's "
+                    "frame rate differs (e.g. 1.0, 2.2, 3.4 for 20 fps in 24 fps). Off: one key per whole scene "
+                    "frame, the motion resampled to the scene's frame rate")
 
     results: CollectionProperty(type=MOGENTS_PG_variation)
     result_index: IntProperty(name="Variation", default=0)

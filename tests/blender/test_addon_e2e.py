@@ -212,8 +212,8 @@ def test_edit_selection_keeps_everything_else_exactly(addon):
     import importlib
 
     store = importlib.import_module(f"{ADDON}.motion_store")
-    old = store.track_from_action(obj, before, 60, 1, 1.0)
-    new = store.track_from_action(obj, after, 60, 1, 1.0)
+    old = store.track_from_action(obj, before, np.arange(1, 61))
+    new = store.track_from_action(obj, after, np.arange(1, 61))
     changed = False
     for bone, q in old.rotations.items():
         outside = np.r_[0:20, 44:60]
