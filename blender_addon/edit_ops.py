@@ -16,7 +16,7 @@ from .generate_ops import active_armature, connection, retarget_all
 from .keys import PoseTrack, sample_track
 from .requests_body import retarget_values
 from .rig import describe_armature, selected_bone_names
-from .task_operator import TaskOperator
+from .task_operator import TaskOperator, backend_reachable, has_motion, has_text, idle
 
 
 def applied_motion(obj: bpy.types.Object) -> tuple[bpy.types.Action, dict, np.ndarray]:
@@ -115,6 +115,11 @@ class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.edit_selection"
     bl_label = "Regenerate selection"
 
+    @classmethod
+    def poll(cls, context):
+        return (idle(cls, context) and has_motion(cls, context) and backend_reachable(cls, context)
+                and has_text(cls, context.scene.mogents.edit_prompt, "Type the new prompt for the selection"))
+
     def prepare(self, context):
         settings = context.scene.mogents
         obj = active_armature(context)
@@ -158,6 +163,11 @@ class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
 
     bl_idname = "mogents.compose_then"
     bl_label = "Append at playhead"
+
+    @classmethod
+    def poll(cls, context):
+        return (idle(cls, context) and has_motion(cls, context) and backend_reachable(cls, context)
+                and has_text(cls, context.scene.mogents.then_prompt, "Type what happens next"))
 
     def prepare(self, context):
         scene, settings = context.scene, context.scene.mogents

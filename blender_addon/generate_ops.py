@@ -14,7 +14,15 @@ from .keys import PoseTrack
 from .properties import preferences
 from .requests_body import generate_body, progress_fraction, retarget_body, retarget_values
 from .rig import describe_armature
-from .task_operator import TaskOperator, status
+from .task_operator import (
+    TaskOperator,
+    backend_reachable,
+    has_armature,
+    has_motion,
+    has_text,
+    idle,
+    status,
+)
 
 
 def active_armature(context: bpy.types.Context) -> bpy.types.Object:
@@ -70,6 +78,11 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.generate"
     bl_label = "Generate"
 
+    @classmethod
+    def poll(cls, context):
+        return (idle(cls, context) and has_armature(cls, context) and backend_reachable(cls, context)
+                and has_text(cls, context.scene.mogents.prompt, "Type a prompt first"))
+
     def prepare(self, context):
         settings = context.scene.mogents
         armature = describe_armature(active_armature(context))
@@ -122,6 +135,12 @@ class MOGENTS_OT_preview_variation(bpy.types.Operator):
     bl_label = "Preview variation"
     bl_options = {"REGISTER", "UNDO"}
 
+    @classmethod
+    def poll(cls, context):
+        if not len(context.scene.mogents.results):
+            return has_text(cls, "", "Generate first: there are no variations")
+        return idle(cls, context) and has_armature(cls, context)
+
     index: IntProperty(default=-1)
 
     def execute(self, context):
@@ -146,6 +165,10 @@ class MOGENTS_OT_keep(bpy.types.Operator):
     bl_label = "Keep"
     bl_options = {"REGISTER", "UNDO"}
 
+    @classmethod
+    def poll(cls, context):
+        return idle(cls, context) and has_motion(cls, context)
+
     def execute(self, context):
         try:
             action = motion_store.keep(active_armature(context), context.scene.mogents.push_nla)
@@ -162,6 +185,10 @@ class MOGENTS_OT_backend_start(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.backend_start"
     bl_label = "Start backend"
     bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return idle(cls, context)
 
     def prepare(self, context):
         conn = connection(context)
@@ -186,6 +213,14 @@ class MOGENTS_OT_backend_stop(bpy.types.Operator):
     bl_idname = "mogents.backend_stop"
     bl_label = "Stop backend"
 
+    @classmethod
+    def poll(cls, context):
+        from . import backend_process
+
+        if status(context).connected or backend_process.running_process() is not None:
+            return idle(cls, context)
+        return has_text(cls, "", "No backend is connected")
+
     def execute(self, context):
         stopped = session.disconnect(stop_process=True)
         st = status(context)
@@ -200,6 +235,10 @@ class MOGENTS_OT_detect_bone_map(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.detect_bone_map"
     bl_label = "Detect bone map"
     bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return idle(cls, context) and has_armature(cls, context) and backend_reachable(cls, context)
 
     def prepare(self, context):
         armature = describe_armature(active_armature(context))
@@ -241,6 +280,11 @@ class MOGENTS_OT_save_bone_map(bpy.types.Operator, ExportHelper):
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
 
+    @classmethod
+    def poll(cls, context):
+        return has_text(cls, "x" if any(p.bone for p in context.scene.mogents.bone_map) else "",
+                        "The bone map is empty: detect it first")
+
     def execute(self, context):
         mapping = {p.joint: p.bone for p in context.scene.mogents.bone_map if p.bone}
         if not mapping:
@@ -259,6 +303,10 @@ class MOGENTS_OT_load_bone_map(bpy.types.Operator, ImportHelper):
     bl_options = {"REGISTER", "UNDO"}
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return idle(cls, context)
 
     def execute(self, context):
         try:

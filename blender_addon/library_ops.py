@@ -13,7 +13,7 @@ from .client import BackendError
 from .generate_ops import active_armature, apply_variation, connection, retarget_all
 from .requests_body import retarget_values
 from .rig import describe_armature
-from .task_operator import TaskOperator
+from .task_operator import TaskOperator, backend_reachable, has_armature, has_text, idle
 
 MAX_VIDEO_BYTES = 48 * 1024 * 1024
 
@@ -24,6 +24,12 @@ class MOGENTS_OT_library_search(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.library_search"
     bl_label = "Search library"
     bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        s = context.scene.mogents
+        return (idle(cls, context) and backend_reachable(cls, context)
+                and has_text(cls, s.query or s.video_path, "Type what to search for, or choose a video"))
 
     def prepare(self, context):
         settings = context.scene.mogents
@@ -69,6 +75,12 @@ class MOGENTS_OT_library_apply(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.library_apply"
     bl_label = "Apply result"
 
+    @classmethod
+    def poll(cls, context):
+        if not len(context.scene.mogents.hits):
+            return has_text(cls, "", "Search the library first")
+        return idle(cls, context) and has_armature(cls, context) and backend_reachable(cls, context)
+
     def prepare(self, context):
         settings = context.scene.mogents
         if not 0 <= settings.hit_index < len(settings.hits):
@@ -106,6 +118,11 @@ class MOGENTS_OT_library_add_folder(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.library_add_folder"
     bl_label = "Add folder to library"
     bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return (idle(cls, context) and backend_reachable(cls, context)
+                and has_text(cls, context.scene.mogents.library_folder, "Choose a folder of motion files first"))
 
     def prepare(self, context):
         folder = bpy.path.abspath(context.scene.mogents.library_folder)

@@ -179,6 +179,13 @@ class MOGENTS_OT_select_hit(bpy.types.Operator):
     bl_idname = "mogents.select_hit"
     bl_label = "Select result"
 
+    @classmethod
+    def poll(cls, context):
+        if not len(context.scene.mogents.hits):
+            cls.poll_message_set("Search the library first")
+            return False
+        return True
+
     index: bpy.props.IntProperty()
 
     def execute(self, context):

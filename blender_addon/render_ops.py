@@ -23,7 +23,7 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty
 from . import tasks
 from .avatar import runner
 from .motion_store import motion_meta
-from .task_operator import TaskOperator
+from .task_operator import TaskOperator, idle
 
 JOINTS_PER_FRAME = 22 * 3
 ENGINES = {"BLENDER_WORKBENCH": "workbench", "BLENDER_EEVEE": "eevee", "CYCLES": "cycles"}
@@ -106,6 +106,10 @@ class MOGENTS_OT_render_videos(TaskOperator, bpy.types.Operator):
     bl_idname = "mogents.render_videos"
     bl_label = "Render videos"
     bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return idle(cls, context)
 
     source: EnumProperty(name="Source", default="ACTIVE",
                          items=[("ACTIVE", "Active motion", "The MoGenTS action on the active object"),

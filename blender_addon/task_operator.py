@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import tasks
+from . import backend_process, tasks
 from .client import BackendError
 
 USER_ERRORS = (BackendError, ValueError, KeyError)
@@ -27,6 +27,55 @@ def redraw(context: bpy.types.Context) -> None:
     for area in (screen.areas if screen else ()):
         if area.type == "VIEW_3D":
             area.tag_redraw()
+
+
+def _refuse(cls, message: str) -> bool:
+    cls.poll_message_set(message)
+    return False
+
+
+def idle(cls, context: bpy.types.Context) -> bool:
+    """No other MoGenTS task is running (one runs at a time)."""
+    task = tasks.current()
+    if task is not None and not task.state.done:
+        return _refuse(cls, f"'{task.state.label}' is running: wait for it or press Cancel")
+    return True
+
+
+def has_armature(cls, context: bpy.types.Context) -> bool:
+    obj = context.active_object
+    if obj is None or obj.type != "ARMATURE":
+        return _refuse(cls, "Select the armature to animate (make it the active object)")
+    return True
+
+
+def has_motion(cls, context: bpy.types.Context) -> bool:
+    """The active armature carries a MoGenTS action."""
+    if not has_armature(cls, context):
+        return False
+    anim = context.active_object.animation_data
+    action = anim.action if anim else None
+    if action is None or "mogents" not in action:
+        return _refuse(cls, f"{context.active_object.name} has no MoGenTS motion: generate or apply one first")
+    return True
+
+
+def backend_reachable(cls, context: bpy.types.Context) -> bool:
+    """The preferences can reach a backend without the user doing anything (a cheap check, no network)."""
+    from .properties import preferences
+
+    prefs = preferences(context)
+    if prefs.connection != "LAUNCH" or prefs.auto_start:
+        return True
+    if status(context).connected or backend_process.running_process() is not None:
+        return True
+    code = backend_process.crashed()
+    reason = f"The backend exited (code {code})" if code is not None else "The backend is not running"
+    return _refuse(cls, f"{reason}: press Start in the MoGenTS panel")
+
+
+def has_text(cls, text: str, message: str) -> bool:
+    return True if text.strip() else _refuse(cls, message)
 
 
 class TaskOperator:
@@ -105,6 +154,11 @@ class MOGENTS_OT_cancel(bpy.types.Operator):
 
     bl_idname = "mogents.cancel"
     bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        task = tasks.current()
+        return True if task is not None and not task.state.done else _refuse(cls, "Nothing is running")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         if not tasks.cancel_current():
