@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 
 from . import motion_store, session
-from .generate_ops import active_armature, connection, retarget_all
+from .generate_ops import active_armature, connection, fit_scene_range, retarget_all
 from .keys import PoseTrack, sample_track
 from .requests_body import retarget_values
 from .rig import describe_armature, selected_bone_names
@@ -33,8 +33,14 @@ def scene_range(scene: bpy.types.Scene) -> tuple[int, int]:
 
 
 def edit_range(context: bpy.types.Context) -> tuple[int, int]:
-    """The frames to edit: the preview range (or the scene range)."""
-    return scene_range(context.scene)
+    """The frames to edit: the preview range (or the scene range), or the Edit panel's own range."""
+    settings = context.scene.mogents
+    if settings.edit_use_scene_range:
+        return scene_range(context.scene)
+    if settings.edit_frame_end < settings.edit_frame_start:
+        raise ValueError(f"the edit range ends ({settings.edit_frame_end}) before it starts "
+                         f"({settings.edit_frame_start})")
+    return settings.edit_frame_start, settings.edit_frame_end
 
 
 def motion_frames(meta: dict, first: float, last: float) -> tuple[int, int]:
@@ -192,6 +198,7 @@ class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
         action = motion_store.apply_track(obj, PoseTrack.from_retarget(retargeted), motion, prompt,
                                           meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False,
                                           whole_frames=bool(meta.get("whole_frames", False)), derived=True)
+        fit_scene_range(context, action)
         self.report({"INFO"}, f"{action.name}: {len(motion['features'])} frames")
 
 

@@ -41,11 +41,32 @@ def start_frame(context: bpy.types.Context) -> int:
     return context.scene.frame_current if settings.use_playhead else settings.start_frame
 
 
+def fit_scene_range(context: bpy.types.Context, action: bpy.types.Action) -> None:
+    """With 'Fit frame range' on, the scene's range (or the preview range when it is on) becomes the action's."""
+    scene = context.scene
+    meta = motion_store.motion_meta(action)
+    if not scene.mogents.fit_range or meta is None:
+        return
+    frames, _ = motion_store.key_frames_of(meta)
+    first, last = int(round(frames[0])), max(int(round(frames[-1])), int(round(frames[0])) + 1)
+    if scene.use_preview_range:
+        scene.frame_preview_start, scene.frame_preview_end = first, last
+    else:
+        scene.frame_start, scene.frame_end = first, last
+
+
 def apply_variation(context: bpy.types.Context, key: str, preview: bool = True) -> bpy.types.Action:
     """Key one stored variation onto the active armature (a new action; the previous preview goes)."""
     obj = active_armature(context)
     variation = motion_store.get(key)
     fps = float(variation.motion["fps"])
+    action = _apply(context, obj, variation, fps, preview)
+    fit_scene_range(context, action)
+    return action
+
+
+def _apply(context: bpy.types.Context, obj: bpy.types.Object, variation: motion_store.Variation, fps: float,
+           preview: bool) -> bpy.types.Action:
     return motion_store.apply_track(
         obj, PoseTrack.from_retarget(variation.retarget), variation.motion, variation.prompt, start_frame(context),
         motion_store.scene_step(context.scene, fps), variation.retarget.get("bone_map", {}).get("mapping", {}), preview,

@@ -64,6 +64,14 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(s, "seed")
         row.prop(s, "variations")
+        row = layout.row(align=True)
+        row.prop(s, "use_playhead")
+        sub = row.row(align=True)
+        sub.enabled = not s.use_playhead
+        sub.prop(s, "start_frame")
+        row = layout.row(align=True)
+        row.prop(s, "fit_range")
+        row.prop(s, "use_subframes")
         layout.prop(s, "show_advanced", icon="PREFERENCES")
         if s.show_advanced:
             row = layout.row(align=True)
@@ -121,11 +129,6 @@ class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
         row.prop(s, "root_motion")
         row.prop(s, "foot_cleanup")
         layout.prop(s, "scale")
-        row = layout.row(align=True)
-        row.prop(s, "use_playhead")
-        sub = row.row(align=True)
-        sub.enabled = not s.use_playhead
-        sub.prop(s, "start_frame")
 
 
 class MOGENTS_PT_edit(_Panel, bpy.types.Panel):
@@ -138,7 +141,11 @@ class MOGENTS_PT_edit(_Panel, bpy.types.Panel):
         s = context.scene.mogents
         scene = context.scene
         rng = "preview range" if scene.use_preview_range else "scene range"
-        layout.label(text=f"Selected bones over the {rng}")
+        layout.prop(s, "edit_use_scene_range", text=f"Use the {rng}")
+        row = layout.row(align=True)
+        row.enabled = not s.edit_use_scene_range
+        row.prop(s, "edit_frame_start")
+        row.prop(s, "edit_frame_end")
         layout.prop(s, "edit_prompt", text="")
         layout.operator("mogents.edit_selection", icon="BONE_DATA")
         layout.separator()

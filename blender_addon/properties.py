@@ -99,6 +99,9 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     start_frame: IntProperty(name="Start frame", default=1)
     use_playhead: BoolProperty(name="At playhead", default=False)
     push_nla: BoolProperty(name="Push to NLA", default=False)
+    fit_range: BoolProperty(
+        name="Fit frame range", default=True,
+        description="Set the scene's frame range (the preview range when it is on) to the new motion's frames")
     use_subframes: BoolProperty(
         name="Subframe keys", default=False,
         description="Key every frame of the motion at its own rate, which lands on subframes when the scene's "
@@ -109,6 +112,11 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     result_index: IntProperty(name="Variation", default=0)
 
     edit_prompt: StringProperty(name="New prompt", default="a person raises the right arm")
+    edit_use_scene_range: BoolProperty(
+        name="Use preview range", default=True,
+        description="Edit over the preview range (or the scene range when there is none); off: the frames below")
+    edit_frame_start: IntProperty(name="Start", default=1, description="First frame to regenerate")
+    edit_frame_end: IntProperty(name="End", default=40, description="Last frame to regenerate")
     then_prompt: StringProperty(name="Then", default="then the person sits down")
     then_seconds: FloatProperty(name="Seconds", default=3.0, min=0.5, max=9.8)
 

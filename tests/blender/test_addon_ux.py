@@ -97,3 +97,67 @@ def test_a_running_task_disables_the_other_buttons_and_enables_cancel(fake):
         task.join(5)
         tasks.finish(task)
     assert bpy.ops.mogents.generate.poll()
+
+
+def _key_frames(action, path):
+    from tests.blender.addon_harness import fcurve
+
+    return [k.co[0] for k in fcurve(action, path, 0).keyframe_points]
+
+
+def test_keys_land_on_whole_frames_at_the_scenes_rate_unless_subframes_are_asked_for(fake):
+    obj = _rig(fps=24)  # a 3 s, 20 fps motion: 60 frames over scene frames 1.0 .. 71.8
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    action = obj.animation_data.action
+    frames = _key_frames(action, 'pose.bones["thigh.L"].rotation_quaternion')
+    assert frames == [float(f) for f in range(1, 72)]
+    store = addon_module("motion_store")
+    variation = store.get(bpy.context.scene.mogents.results[0].key)
+    want = variation.retarget["rotations"]["thigh.L"][10]  # motion frame 10 = scene frame 1 + 10 * 1.2 = 13
+    bpy.context.scene.frame_set(13)
+    got = obj.pose.bones["thigh.L"].rotation_quaternion
+    assert abs(sum(a * b for a, b in zip(got, want, strict=True))) > 1 - 1e-5
+    bpy.context.scene.mogents.use_subframes = True
+    assert bpy.ops.mogents.preview_variation(index=0) == {"FINISHED"}
+    frames = _key_frames(obj.animation_data.action, 'pose.bones["thigh.L"].rotation_quaternion')
+    assert len(frames) == 60 and abs(frames[1] - 2.2) < 1e-5
+
+
+def test_start_frame_and_fitting_the_scene_range(fake):
+    obj = _rig()
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 250
+    scene.mogents.start_frame = 101
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    frames = _key_frames(obj.animation_data.action, 'pose.bones["spine"].location')
+    assert frames[0] == 101 and frames[-1] == 160
+    assert (scene.frame_start, scene.frame_end) == (101, 160)
+    scene.use_preview_range, scene.frame_preview_start, scene.frame_preview_end = True, 1, 10
+    scene.mogents.use_playhead = True
+    scene.frame_set(30)
+    assert bpy.ops.mogents.preview_variation(index=0) == {"FINISHED"}
+    assert (scene.frame_preview_start, scene.frame_preview_end) == (30, 89)
+    assert (scene.frame_start, scene.frame_end) == (101, 160)
+    scene.mogents.fit_range = False
+    scene.frame_set(1)
+    assert bpy.ops.mogents.preview_variation(index=0) == {"FINISHED"}
+    assert (scene.frame_preview_start, scene.frame_preview_end) == (30, 89)
+
+
+def test_the_edit_panels_own_frame_range(fake):
+    obj = _rig()
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    settings = bpy.context.scene.mogents
+    settings.edit_use_scene_range = False
+    settings.edit_frame_start, settings.edit_frame_end = 25, 30
+    bpy.ops.object.mode_set(mode="POSE")
+    from tests.blender.armature_builder import select_pose_bones
+
+    select_pose_bones(obj, ["forearm.L"])
+    assert bpy.ops.mogents.edit_selection() == {"FINISHED"}
+    edit = [body for kind, body in fake.calls if kind == "edit"][-1]
+    assert edit["frames"] == [24, 30]  # motion frames 24..29 = scene frames 25..30
+    settings.edit_frame_start, settings.edit_frame_end = 30, 25
+    with pytest.raises(RuntimeError, match="ends .* before it starts"):
+        bpy.ops.mogents.edit_selection()
+    bpy.ops.object.mode_set(mode="OBJECT")
