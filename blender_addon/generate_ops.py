@@ -111,20 +111,30 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
         values = retarget_values(settings, 20.0)
         conn = connection(context)
 
+        count = body["samples"]
+
         def work(progress, cancelled):
             client = session.client(conn)
             progress(0.02, "connected")
-            result = None
-            for event in client.stream_generate(body, cancelled):
-                if event.get("event") == "progress":
-                    progress(*progress_fraction(event))
-                elif event.get("event") == "result":
-                    result = event
-            if cancelled() or result is None:
-                if not cancelled():
+            motions = []
+            for i in range(count):  # one request per variation, so each has a seed that reproduces it alone
+                seed = body["seed"] + i
+
+                def part(fraction, message="", i=i):
+                    progress(0.9 * (i + fraction / 0.9) / count, f"{i + 1}/{count}: {message}" if count > 1
+                             else message)
+
+                result = None
+                for event in client.stream_generate({**body, "seed": seed, "samples": 1}, cancelled):
+                    if event.get("event") == "progress":
+                        part(*progress_fraction(event))
+                    elif event.get("event") == "result":
+                        result = event
+                if cancelled():
+                    return None
+                if result is None:
                     raise BackendError("the backend closed the stream without a result")
-                return None
-            motions = result["motions"]
+                motions.append({**result["motions"][0], "seed": seed})
             values["options"]["fps"] = float(motions[0]["fps"])
             return body["prompt"], motions, retarget_all(client, armature, motions, values, progress, cancelled)
 
@@ -139,7 +149,8 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
         for i, (motion, track) in enumerate(zip(motions, tracks, strict=True)):
             item = settings.results.add()
             item.key = motion_store.remember(motion_store.Variation(motion, track, prompt))
-            item.label = f"{i + 1}: seed {motion.get('seed', settings.seed)}"
+            item.label = f"{i + 1}: seed {motion['seed']}"
+            item.seed = int(motion["seed"])
             item.seconds = len(motion["joints"]) / float(motion["fps"])
         settings.result_index = 0
         action = apply_variation(context, settings.results[0].key)
@@ -176,6 +187,27 @@ class MOGENTS_OT_preview_variation(bpy.types.Operator):
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         settings.result_index = index
+        return {"FINISHED"}
+
+
+class MOGENTS_OT_clear_variations(bpy.types.Operator):
+    """Empty the list of variations (the motion on the armature stays; a kept one is never removed)"""
+
+    bl_idname = "mogents.clear_variations"
+    bl_label = "Clear variations"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        if not len(context.scene.mogents.results):
+            return has_text(cls, "", "The list of variations is already empty")
+        return idle(cls, context)
+
+    def execute(self, context):
+        settings = context.scene.mogents
+        settings.results.clear()
+        settings.result_index = 0
+        motion_store.forget_all()
         return {"FINISHED"}
 
 
@@ -345,5 +377,6 @@ class MOGENTS_OT_load_bone_map(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
-CLASSES = (MOGENTS_OT_generate, MOGENTS_OT_preview_variation, MOGENTS_OT_keep, MOGENTS_OT_backend_start,
-           MOGENTS_OT_backend_stop, MOGENTS_OT_detect_bone_map, MOGENTS_OT_save_bone_map, MOGENTS_OT_load_bone_map)
+CLASSES = (MOGENTS_OT_generate, MOGENTS_OT_preview_variation, MOGENTS_OT_clear_variations, MOGENTS_OT_keep,
+           MOGENTS_OT_backend_start, MOGENTS_OT_backend_stop, MOGENTS_OT_detect_bone_map, MOGENTS_OT_save_bone_map,
+           MOGENTS_OT_load_bone_map)

@@ -82,11 +82,16 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
         col.operator("mogents.generate", icon="PLAY")
         if len(s.results):
             box = layout.box()
-            box.label(text="Variations")
+            row = box.row(align=True)
+            row.label(text="Variations")
+            row.operator("mogents.clear_variations", text="", icon="TRASH")
             for i, item in enumerate(s.results):
-                op = box.operator("mogents.preview_variation", text=f"{item.label} ({item.seconds:.1f} s)",
-                                  depress=i == s.result_index)
+                row = box.row(align=True)
+                op = row.operator("mogents.preview_variation", text="", icon="HIDE_OFF" if i == s.result_index
+                                  else "HIDE_ON", depress=i == s.result_index)
                 op.index = i
+                row.prop(item, "label", text="")
+                row.label(text=f"{item.seconds:.1f} s")
             row = box.row(align=True)
             row.prop(s, "push_nla")
             row.operator("mogents.keep", icon="CHECKMARK")

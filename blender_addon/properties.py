@@ -56,9 +56,10 @@ class MOGENTS_AP_preferences(bpy.types.AddonPreferences):
 
 
 class MOGENTS_PG_variation(bpy.types.PropertyGroup):
-    key: StringProperty()       # index into results.store
-    label: StringProperty()
-    seconds: FloatProperty()
+    key: StringProperty(options={"HIDDEN"})       # key into motion_store
+    label: StringProperty(name="Name", description="This variation's name (click to rename)")
+    seed: IntProperty(name="Seed", description="The seed that gives this variation again with 1 variation")
+    seconds: FloatProperty(name="Seconds", description="Length of this variation in seconds")
 
 
 class MOGENTS_PG_bone_pair(bpy.types.PropertyGroup):

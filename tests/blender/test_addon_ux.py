@@ -161,3 +161,31 @@ def test_the_edit_panels_own_frame_range(fake):
     with pytest.raises(RuntimeError, match="ends .* before it starts"):
         bpy.ops.mogents.edit_selection()
     bpy.ops.object.mode_set(mode="OBJECT")
+
+
+def test_variations_carry_their_own_seeds_can_be_renamed_and_cleared(fake):
+    obj = _rig()
+    settings = bpy.context.scene.mogents
+    settings.variations, settings.seed = 3, 5
+    fake.calls.clear()
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    assert [item.label for item in settings.results] == ["1: seed 5", "2: seed 6", "3: seed 7"]
+    assert [item.seed for item in settings.results] == [5, 6, 7]
+    assert [body["seed"] for kind, body in fake.calls if kind == "generate"] == [5, 6, 7]
+    assert bpy.ops.mogents.preview_variation(index=2) == {"FINISHED"}
+    third = obj.animation_data.action
+    meta_seed = __import__("json").loads(third["mogents"])["seed"]
+    assert meta_seed == 7
+    # the seed alone gives that variation again
+    store = addon_module("motion_store")
+    joints_third = store.get(settings.results[2].key).motion["joints"]
+    settings.variations, settings.seed = 1, 7
+    settings.results[1].label = "the good one"
+    assert settings.results[1].label == "the good one"
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    assert store.get(settings.results[0].key).motion["joints"] == joints_third
+    assert bpy.ops.mogents.clear_variations() == {"FINISHED"}
+    assert len(settings.results) == 0
+    with pytest.raises(RuntimeError, match="already empty"):
+        bpy.ops.mogents.clear_variations()
+    assert obj.animation_data.action is not None  # clearing the list leaves the armature's motion alone
