@@ -7,11 +7,18 @@ Sources:
 - a HumanML3D-layout folder (`new_joint_vecs/ID.npy` + `texts/ID.txt`), all clips or one split.
 Captions come from the HumanML3D texts, a sidecar `STEM.txt` next to the file, an .npz's prompt, or the
 file name ("walk_forward_02" -> "walk forward"). Every reader raises MotionInputError naming the file.
+
+Only regular files are read (after following links): a FIFO named `x.bvh` would block its reader forever
+and `x.npy -> /dev/zero` never ends, so both are refused by `check_source_file` before anything opens
+them, as is any file over MAX_SOURCE_BYTES. `source_digest` opens without blocking and checks again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,11 @@ from ..motion.skeleton import SMPL22
 FPS = SMPL22.fps
 MOTION_SUFFIXES = (".bvh", ".npy", ".npz")
 LAYOUT_SPLITS = ("train", "val", "test", "all")
+MAX_SOURCE_BYTES = 512 << 20     # a 30-minute 120 fps BVH take of a 60-bone rig is about 300 MB
+MAX_SIDECAR_BYTES = 1 << 20      # captions
+_CHUNK = 1 << 20
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,48 @@ def find_motions(path: str | Path, split: str | None = None) -> list[MotionSourc
     return found
 
 
+def _not_regular(mode: int) -> str:
+    return next((name for test, name in _FILE_KINDS if test(mode)), "not a plain file")
+
+
+def _checked_stat(st: os.stat_result, path: Path, max_bytes: int) -> int:
+    if not stat.S_ISREG(st.st_mode):
+        raise MotionInputError(f"not a regular file ({_not_regular(st.st_mode)}); only regular files are read",
+                               str(path))
+    if st.st_size > max_bytes:
+        raise MotionInputError(f"the file is larger than {max_bytes >> 20} MB ({st.st_size >> 20} MB); "
+                               "not read", str(path))
+    return int(st.st_size)
+
+
+def check_source_file(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> int:
+    """The size of `path` when it is a regular file (links followed) of at most `max_bytes`; else raises,
+    without opening it."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise MotionInputError(f"cannot read the file: {err.strerror or err}", str(path)) from None
+    return _checked_stat(st, path, max_bytes)
+
+
+def source_digest(path: Path, cancel: Callable[[], bool] | None = None) -> str | None:
+    """Hex sha256 of a source file, read only if it is a regular file under the cap; None when `cancel()`
+    turned True while reading (checked every MB)."""
+    check_source_file(path)
+    try:  # O_NONBLOCK: should a FIFO have replaced the file since the check, opening it does not wait
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise MotionInputError(f"cannot read the file: {err.strerror or err}", str(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        _checked_stat(os.fstat(fd), path, MAX_SOURCE_BYTES)
+        digest = hashlib.sha256()
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+            if cancel is not None and cancel():
+                return None
+    return digest.hexdigest()
+
+
 def _features_from_joints(joints: np.ndarray, fps: float, name: str) -> np.ndarray:
     joints = resample_joints(joints, fps, FPS)
     if len(joints) < 3:
@@ -120,6 +174,9 @@ def _checked_features(arr: np.ndarray, name: str) -> np.ndarray:
 
 
 def _file_captions(path: Path, fallback: str | None = None) -> list[str]:
+    side = path.with_suffix(".txt")
+    if os.path.lexists(side) and not side.is_dir():
+        check_source_file(side, MAX_SIDECAR_BYTES)  # a FIFO or device caption file is refused, not read
     sidecar = read_sidecar(path)
     if sidecar:
         return [c.text for c in sidecar]
@@ -158,8 +215,9 @@ def _layout_captions(features_path: Path) -> list[str]:
 
 
 def load_motion(source: MotionSource) -> ImportedMotion:
-    """Features (T, 263) at 20 fps and captions of one source."""
+    """Features (T, 263) at 20 fps and captions of one source (a regular file of at most MAX_SOURCE_BYTES)."""
     path, name = source.path, str(source.path)
+    check_source_file(path)
     if source.kind == "bvh":
         joints, fps, _ = load_bvh_clip(path, "auto")
         return ImportedMotion(_features_from_joints(joints, fps, name), _file_captions(path))

@@ -29,9 +29,8 @@ from ..errors import MotionInputError
 from ..generate.motion import GeneratedMotion
 from ..motion.features import features_to_joints
 from ..paths import data_home
-from ..runtime.model_folder import sha256_file
 from .folder_lock import FolderLock, write_atomic
-from .importers import FPS, ImportedMotion, MotionSource, find_motions, load_motion
+from .importers import FPS, ImportedMotion, MotionSource, find_motions, load_motion, source_digest
 from .runtime import RetrievalRuntime
 
 FORMAT = "mogents-library"
@@ -374,8 +373,9 @@ class MotionLibrary:
         """Add every motion under `path` (see `importers.find_motions`) that is not in the library yet.
 
         A source whose content (sha256) is already stored is skipped unread; a broken one goes into
-        `failed` with the reason. `progress(i, n)` after each source; `cancel()` returning True stops before
-        the next source, keeping what was added. Motions are embedded and committed in batches.
+        `failed` with the reason; only regular files are read (a FIFO or a device is reported, not opened).
+        `progress(i, n)` after each source; `cancel()` returning True stops before the next source (or
+        while hashing a big one), keeping what was added. Motions are embedded and committed in batches.
         """
         sources = find_motions(path, split)  # raises before anything changes when there is nothing to add
         if not runtime.info.has("motion"):
@@ -389,7 +389,10 @@ class MotionLibrary:
                 report.cancelled = True
                 break
             try:
-                sha = sha256_file(source.path)
+                sha = source_digest(source.path, cancel)
+                if sha is None:  # cancelled while reading
+                    report.cancelled = True
+                    break
                 if sha in known:
                     report.skipped.append(str(source.path))
                 else:

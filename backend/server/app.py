@@ -4,8 +4,8 @@ Every route needs the bearer token except `GET /healthz` (liveness, no data). Th
 at `/openapi.json` behind the token like the API itself (it lists the routes; nothing there is public);
 the interactive /docs pages are off because a browser cannot send the token.
 Errors are always `{"error": "..."}`: 400 bad input, 401 token, 403 host, 404 unknown id or route, 409 a
-cancelled request, 413 too large, 422 schema validation, 429 too many jobs; 500 only for genuine bugs,
-whose traceback goes to the log.
+cancelled request, 413 too large, 422 schema validation, 429 too many jobs, 503 the server is shutting
+down; 500 only for genuine bugs, whose traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .auth import RequestGuard
 from .config import ServerSettings, bound_host_names, package_version
 from .jobs import Cancelled, TooManyJobs
 from .schemas import RetrieveRequest
-from .services import Services
+from .services import SHUTTING_DOWN, Services
 
 log = logging.getLogger("mogents.server")
 
@@ -62,7 +62,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(400, str(err))
 
     @app.exception_handler(Cancelled)
-    async def cancelled(_: Request, __: Cancelled) -> JSONResponse:
+    async def cancelled(request: Request, __: Cancelled) -> JSONResponse:
+        if request.app.state.services.shutting_down:
+            return _error(503, SHUTTING_DOWN)
         return _error(409, "the job was cancelled")
 
     @app.exception_handler(TooManyJobs)
@@ -98,7 +100,7 @@ def create_app(services: Services, settings: ServerSettings, token: str) -> Fast
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
-        services.close()
+        services.close()  # bounded: see Services.close
 
     app = FastAPI(title="MoGenTS Studio backend", version=package_version(), docs_url=None, redoc_url=None,
                   lifespan=lifespan)

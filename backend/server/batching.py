@@ -60,10 +60,11 @@ class GenerateBatcher:
             self._queue.put(_Pending(params, job, future))
         return future
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Stop after the current batch (cancelled members stop it at its next step); waits at most `timeout` s."""
         self._closing = True
         self._queue.put(None)
-        self._thread.join()
+        self._thread.join(timeout)
 
     # ------------------------------------------------------------------------------------------ worker
 

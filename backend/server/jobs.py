@@ -3,7 +3,9 @@
 A job is queued, then running, then done / failed / cancelled. Work reports progress through
 `Job.progress(stage, step, total)`, which raises `Cancelled` once someone asked to cancel, so the decoding
 loop stops at its next step. Finished jobs are forgotten after a while (or when too many have finished),
-so the table stays bounded however long the server runs.
+so the table stays bounded however long the server runs. The job threads are daemons
+(`workers.DaemonExecutor`) and shutdown waits a bounded time, so work that ignores cancellation cannot keep
+a stopped server alive.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MotionInputError
+from .workers import DaemonExecutor
 
 log = logging.getLogger("mogents.server")
 
@@ -117,7 +120,7 @@ class JobManager:
     def __init__(self, workers: int = 2, max_active: int = 256, ttl_s: float = 600.0, max_finished: int = 256):
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mogents-job")
+        self._pool = DaemonExecutor(workers, "mogents-job")
         self.max_active, self.ttl_s, self.max_finished = max_active, ttl_s, max_finished
 
     def create(self, kind: str) -> Job:
@@ -169,10 +172,15 @@ class JobManager:
             if now - (job.finished or now) > self.ttl_s or i < len(finished) - self.max_finished:
                 del self._jobs[job.id]
 
-    def shutdown(self) -> None:
-        """Cancel everything still active and stop the job threads."""
+    def cancel_all(self) -> None:
+        """Ask every queued or running job to stop (at its next progress step)."""
         with self._lock:
             active = [j for j in self._jobs.values() if j.status not in FINISHED]
         for job in active:
             job.cancel_event.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Cancel everything still active and stop the job threads, waiting at most `timeout` s for work that
+        does not stop; True when all of it stopped."""
+        self.cancel_all()
+        return self._pool.shutdown(wait=True, cancel_futures=True, timeout=timeout)

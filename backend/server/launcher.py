@@ -3,6 +3,10 @@
 `mogents serve` and the test fixture both use `ServerLauncher`: `prepare()` does everything that can fail
 on the user's input (model checksum, address) before anything is published; `serve()` blocks, writes the
 state file once the socket listens, and removes it when the server stops (SIGINT/SIGTERM or `stop()`).
+
+Stopping is bounded: open streams end with an error event and waiting requests answer 503 at once, jobs are
+cancelled, and work that ignores cancellation is left to its daemon thread after SHUTDOWN_TIMEOUT_S, so
+SIGTERM ends the process within about GRACEFUL_S + SHUTDOWN_TIMEOUT_S seconds whatever its jobs do.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .services import Services
 from .state import remove_state, resolve_token, write_state
 
 log = logging.getLogger("mogents.server")
+GRACEFUL_S = 2  # how long uvicorn waits for open requests (which end at once when their jobs are cancelled)
 
 
 def url_for(host: str, port: int) -> str:
@@ -54,14 +59,19 @@ class _Uvicorn(uvicorn.Server):
     signal after shutting down, which makes a requested stop look like a crash (exit -15) to supervisors.
     """
 
-    def __init__(self, config: uvicorn.Config, on_started):
+    def __init__(self, config: uvicorn.Config, on_started, on_stopping):
         super().__init__(config)
         self._on_started = on_started
+        self._on_stopping = on_stopping
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if not self.should_exit:
             self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_stopping()  # before uvicorn waits for open requests: they end now instead
+        await super().shutdown(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -114,8 +124,8 @@ class ServerLauncher:
         assert self.services is not None and self._sock is not None
         app = create_app(self.services, self.settings, self.token)
         config = uvicorn.Config(app, log_level=self.settings.log_level, access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=5)
-        self._server = _Uvicorn(config, self._published)
+                                timeout_graceful_shutdown=GRACEFUL_S)
+        self._server = _Uvicorn(config, self._published, self.services.begin_shutdown)
         try:
             self._server.run(sockets=[self._sock])
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +27,15 @@ from .jobs import Cancelled, Job, JobManager
 from .motion_io import features_motion
 from .registry import ModelEntry, short_digest
 from .schemas import ComposeRequest, EditRequest, GenerateRequest, LibraryAddRequest
+from .workers import DaemonExecutor
 
 if TYPE_CHECKING:
     from ..retrieve.runtime import RetrievalRuntime
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("mogents.server")
+SHUTDOWN_TIMEOUT_S = 2.0   # how long closing waits for work that does not stop when cancelled
+SHUTTING_DOWN = "the server is shutting down; the job was cancelled"
 
 
 def map_future(source: Future, fn: Callable[[Any], Any]) -> Future:
@@ -70,7 +73,9 @@ class Services:
         self.retrieval_problem: str | None = "retrieval is switched off" if not settings.retrieval else None
         self.retrieval_digest = ""
         # small CPU work kept off the event loop: JSON encoding of motions, BVH export, retargeting, search
-        self.compute = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mogents-cpu")
+        self.compute = DaemonExecutor(2, "mogents-cpu")
+        self.shutting_down = False
+        self.streams: set[Any] = set()  # open progress streams (`responses.EventChannel`), event-loop side
 
     # ------------------------------------------------------------------------------------ model work
 
@@ -193,7 +198,23 @@ class Services:
 
     # ------------------------------------------------------------------------------------- lifecycle
 
-    def close(self) -> None:
-        self.jobs.shutdown()
-        self.batcher.close()
-        self.compute.shutdown(wait=True)
+    def begin_shutdown(self) -> None:
+        """The server starts to stop (SIGTERM, Ctrl+C, `stop()`); called on the event loop. Every job is
+        cancelled and every open stream ends with an error event now, so no client waits for the deadline."""
+        self.shutting_down = True
+        self.jobs.cancel_all()
+        for stream in list(self.streams):
+            stream.interrupt()
+
+    def close(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> None:
+        """Stop the job, generation and compute threads, waiting at most `timeout` s in all for work that does
+        not stop (its daemon thread is left behind and ends with the process)."""
+        self.shutting_down = True
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        self.jobs.shutdown(timeout=left())
+        self.batcher.close(timeout=left())
+        self.compute.shutdown(cancel_futures=True, timeout=left())

@@ -114,3 +114,61 @@ def test_a_cli_add_beside_a_server_add_keeps_every_entry(tmp_path, runtime):
     assert len(report.added) + len(report.skipped) == 16
     entries = MotionLibrary(folder).entries()
     assert sorted(e.source for e in entries) == sorted(str(p.resolve()) for paths in sets.values() for p in paths)
+
+
+# ------------------------------------------------------------------------------------ special files
+
+def _add_in_thread(library: MotionLibrary, folder: Path, runtime, timeout: float = 20.0, **kwargs):
+    """add_folder in a daemon thread: (report or None when it is still running after `timeout`, thread)."""
+    result: dict = {}
+
+    def add() -> None:
+        try:
+            result["report"] = library.add_folder(folder, runtime, **kwargs)
+        except BaseException as err:  # surfaced by the caller
+            result["error"] = err
+
+    thread = threading.Thread(target=add, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "error" in result:
+        raise result["error"]
+    return result.get("report"), thread
+
+
+def test_a_fifo_and_a_device_symlink_are_reported_not_read(tmp_path, runtime):
+    src = tmp_path / "src"
+    (good,) = write_clips(src, range(400, 401))
+    os.mkfifo(src / "x.bvh")                      # opening it for reading blocks until a writer comes
+    os.symlink("/dev/zero", src / "zeros.npy")    # reads never end
+    os.symlink(good, src / "link_to_good.npy")    # a link to a regular file is read as that file
+    library = MotionLibrary(tmp_path / "library")
+    report, thread = _add_in_thread(library, src, runtime)
+    assert report is not None, "library add hangs on a FIFO or /dev/zero"
+    failed = dict(report.failed)
+    assert sorted(failed) == [str(src / "x.bvh"), str(src / "zeros.npy")]
+    assert "not a regular file" in failed[str(src / "x.bvh")] and "FIFO" in failed[str(src / "x.bvh")]
+    assert "not a regular file" in failed[str(src / "zeros.npy")] and "device" in failed[str(src / "zeros.npy")]
+    assert [e.name for e in report.added] == ["link_to_good"] and report.skipped == [str(good)]  # name order
+
+
+def test_files_over_the_size_cap_are_refused_unread(tmp_path, runtime, monkeypatch):
+    import backend.retrieve.importers as importers
+
+    src = tmp_path / "src"
+    write_clips(src, range(410, 411))
+    with open(src / "huge.bvh", "wb") as fh:  # sparse: no disk space, but a size over the cap
+        fh.truncate(importers.MAX_SOURCE_BYTES + 1)
+    opened: list[str] = []
+    real_open = importers.os.open
+
+    def spy(path, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(importers.os, "open", spy)
+    report = MotionLibrary(tmp_path / "library").add_folder(src, runtime)
+    monkeypatch.undo()
+    failed = dict(report.failed)
+    assert list(failed) == [str(src / "huge.bvh")] and "larger than" in failed[str(src / "huge.bvh")]
+    assert str(src / "huge.bvh") not in opened and len(report.added) == 1

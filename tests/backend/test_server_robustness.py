@@ -1,0 +1,101 @@
+"""The server when things go wrong around it: stuck or cancelled jobs, SIGTERM and SIGKILL mid-stream, clients
+that leave, two servers on one config folder, and library paths outside the allowed roots.
+
+Real servers on loopback: in-process (`running_server`) where a test looks at the job table, a `mogents serve`
+process where it needs signals and exit codes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.client import Client, ServerUnavailable
+from tests.fixtures.server import REPO, running_server, wait_for_state_file
+
+LONG = {"prompt": "a person walks in a circle", "seconds": 10.0, "samples": 8, "steps": 100}
+FINISHED = ("done", "failed", "cancelled")
+
+
+def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout:g} s"
+        time.sleep(0.02)
+
+
+def _serve(config_dir: Path, *args: str, script: str | None = None) -> subprocess.Popen:
+    """`mogents serve --port 0` as a process of its own; `script` runs first (to plant a stuck reader)."""
+    env = {**os.environ, "MOGENTS_CONFIG_DIR": str(config_dir), "MOGENTS_HOME": str(config_dir / "data"),
+           "OMP_NUM_THREADS": "1"}
+    code = (script or "") + "\nimport sys\nfrom backend.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+    return subprocess.Popen([sys.executable, "-c", code, "serve", "--port", "0", "--log-level", "warning", *args],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=30)
+
+
+def _clip_folder(folder: Path, clips: int = 3) -> Path:
+    from tests.backend.test_library_safety import write_clips
+
+    write_clips(folder, range(clips))
+    return folder
+
+
+# ------------------------------------------------------------------------------ stuck and cancelled jobs
+
+# a motion reader that never returns and ignores cancellation: what a FIFO did to `library add` before
+STUCK_READER = """
+import threading
+import backend.retrieve.library as library
+library.load_motion = lambda source: threading.Event().wait()
+"""
+
+
+def test_sigterm_ends_the_server_within_5_s_even_with_a_stuck_job(tmp_path):
+    proc = _serve(tmp_path, script=STUCK_READER)
+    try:
+        client = Client.from_state_file(wait_for_state_file(tmp_path, proc), timeout=30)
+        job = client.library_add(_clip_folder(tmp_path / "clips"))
+        _wait(lambda: client.job(job["id"])["status"] == "running", what="the job running")
+        time.sleep(0.3)  # inside the stuck reader now
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("SIGTERM did not stop a server with a stuck job")
+        assert time.monotonic() - start < 5.0 and code == 0
+        assert not (tmp_path / "server.json").exists()
+    finally:
+        _stop(proc)
+
+
+def test_a_cancelled_library_add_of_special_files_stops(tmp_path):
+    folder = _clip_folder(tmp_path / "clips", clips=2)
+    os.mkfifo(folder / "x.bvh")
+    os.symlink("/dev/zero", folder / "x.npy")
+    with running_server(tmp_path / "config", warmup=False) as srv:
+        client = srv.client(timeout=30)
+        job = client.library_add(folder)
+        client.cancel_job(job["id"])
+        _wait(lambda: client.job(job["id"])["status"] in FINISHED, timeout=10, what="the cancelled job ending")
+        # the same folder again, not cancelled: the special files are reported, the clips added
+        done = client.wait_job(client.library_add(folder)["id"], interval=0.05, timeout=20)
+        assert done["status"] == "done", done
+        failed = {Path(f["source"]).name: f["reason"] for f in done["result"]["failed"]}
+        assert sorted(failed) == ["x.bvh", "x.npy"] and all("not a regular file" in r for r in failed.values())
+        assert done["result"]["entries"] == 2
