@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import bpy
 
 from . import backend_process, tasks
@@ -26,6 +28,16 @@ def _progress(layout, context) -> bool:
     return True
 
 
+def wrap_lines(text: str, context: bpy.types.Context, max_lines: int = 12) -> list[str]:
+    """`text` wrapped to the sidebar's width (about 7 px per character), at most `max_lines` lines."""
+    region = getattr(context, "region", None)
+    width = max(20, int((region.width if region is not None else 300) / 7))
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [f"... ({len(text.split(','))} in all)"]
+    return lines
+
+
 class MOGENTS_PT_main(_Panel, bpy.types.Panel):
     bl_label = "MoGenTS"
     bl_idname = "MOGENTS_PT_main"
@@ -43,7 +55,7 @@ class MOGENTS_PT_main(_Panel, bpy.types.Panel):
         else:
             row.label(text="Backend: not connected", icon="UNLINKED")
         row.operator("mogents.backend_start", text="", icon="PLAY" if prefs.connection == "LAUNCH" else "LINKED")
-        row.operator("mogents.backend_stop", text="", icon="PAUSE")
+        row.operator("mogents.backend_stop", text="", icon="QUIT")
         _progress(layout, context)
 
 
@@ -79,7 +91,7 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
             row.prop(s, "steps")
         col = layout.column()
         col.enabled = not busy and context.active_object is not None and context.active_object.type == "ARMATURE"
-        col.operator("mogents.generate", icon="PLAY")
+        col.operator("mogents.generate", icon="ACTION")
         if len(s.results):
             box = layout.box()
             row = box.row(align=True)
@@ -94,7 +106,7 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
                 row.label(text=f"{item.seconds:.1f} s")
             row = box.row(align=True)
             row.prop(s, "push_nla")
-            row.operator("mogents.keep", icon="CHECKMARK")
+            row.operator("mogents.keep", icon="FAKE_USER_ON")
 
 
 class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
@@ -126,7 +138,8 @@ class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
         if s.unmapped:
             col = layout.column()
             col.label(text="Unmapped bones (left as they are):")
-            col.label(text=s.unmapped[:120] + ("..." if len(s.unmapped) > 120 else ""))
+            for line in wrap_lines(s.unmapped, context):
+                col.label(text=line)
         col = layout.column(align=True)
         col.label(text="Only mapped bones get keys, each in its own", icon="INFO")
         col.label(text="rotation mode; other bones keep their keys")

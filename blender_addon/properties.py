@@ -28,20 +28,40 @@ class MOGENTS_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     connection: EnumProperty(
-        name="Backend", default="LAUNCH",
-        items=[("LAUNCH", "Start it here", "Start the backend as a subprocess of Blender"),
-               ("STATE_FILE", "Running (state file)", "Connect to a running `mogents serve` via its state file"),
-               ("URL", "Running (URL + token)", "Connect to a running backend at a given address")])
-    command: StringProperty(name="Command", default="mogents serve",
-                            description="How to start the backend (a path to `mogents`, or `python -m backend.cli.main "
-                                        "serve`); --port 0 and --device are appended")
-    url: StringProperty(name="URL", default="http://127.0.0.1:8765")
-    token: StringProperty(name="Token", subtype="PASSWORD",
-                          description="Leave empty to read it from the state file or MOGENTS_TOKEN")
-    auto_start: BoolProperty(name="Start with the first request", default=True)
-    device: EnumProperty(name="Device", default="auto",
-                         items=[("auto", "Auto", "GPU when it works, else CPU"), ("cpu", "CPU", ""),
-                                ("cuda", "GPU (CUDA)", "")])
+        description="How the add-on reaches the MoGenTS backend that makes the motions",
+        name="Backend",
+        default="LAUNCH",
+        items=[
+            ("LAUNCH", "Start it here", "Start the backend as a subprocess of Blender"),
+            ("STATE_FILE", "Running (state file)", "Connect to a running `mogents serve` via its state file"),
+            ("URL", "Running (URL + token)", "Connect to a running backend at a given address"),
+        ],
+    )
+    command: StringProperty(
+        name="Command",
+        default="mogents serve",
+        description="How to start the backend (a path to `mogents`, or `python -m backend.cli.main "
+        "serve`); --port 0 and --device are appended",
+    )
+    url: StringProperty(
+        description="Address of a running backend (mogents serve), e.g. http://127.0.0.1:8765",
+        name="URL",
+        default="http://127.0.0.1:8765",
+    )
+    token: StringProperty(
+        name="Token", subtype="PASSWORD", description="Leave empty to read it from the state file or MOGENTS_TOKEN"
+    )
+    auto_start: BoolProperty(
+        description="Start the backend by itself the first time you press Generate (otherwise press Start first)",
+        name="Start with the first request",
+        default=True,
+    )
+    device: EnumProperty(
+        description="Run the model on the graphics card (CUDA) or the processor",
+        name="Device",
+        default="auto",
+        items=[("auto", "Auto", "GPU when it works, else CPU"), ("cpu", "CPU", ""), ("cuda", "GPU (CUDA)", "")],
+    )
 
     def draw(self, context: bpy.types.Context) -> None:
         col = self.layout.column()
@@ -56,98 +76,191 @@ class MOGENTS_AP_preferences(bpy.types.AddonPreferences):
 
 
 class MOGENTS_PG_variation(bpy.types.PropertyGroup):
-    key: StringProperty(options={"HIDDEN"})       # key into motion_store
+    key: StringProperty(description="Internal key of the stored motion", options={"HIDDEN"})  # key into motion_store
     label: StringProperty(name="Name", description="This variation's name (click to rename)")
     seed: IntProperty(name="Seed", description="The seed that gives this variation again with 1 variation")
     seconds: FloatProperty(name="Seconds", description="Length of this variation in seconds")
 
 
 class MOGENTS_PG_bone_pair(bpy.types.PropertyGroup):
-    joint: StringProperty(name="Joint")     # SMPL joint name
-    bone: StringProperty(name="Bone")       # armature bone (empty: unmapped)
+    joint: StringProperty(
+        description="Body joint of the generated skeleton (SMPL name)", name="Joint"
+    )  # SMPL joint name
+    bone: StringProperty(
+        description="The bone of your rig that follows this joint (empty: the joint is not used)", name="Bone"
+    )  # armature bone (empty: unmapped)
 
 
 class MOGENTS_PG_hit(bpy.types.PropertyGroup):
-    entry_id: StringProperty()
-    label: StringProperty()
-    caption: StringProperty()
-    score: FloatProperty()
+    entry_id: StringProperty(description="Library id of this motion")
+    label: StringProperty(description="Display name")
+    caption: StringProperty(description="What the motion shows, as written in the library")
+    score: FloatProperty(description="How well this motion matches the search (higher is better)")
 
 
 class MOGENTS_PG_settings(bpy.types.PropertyGroup):
-    prompt: StringProperty(name="Prompt", default="a person walks forward and waves")
-    auto_length: BoolProperty(name="Auto length", default=False,
-                              description="Let the model choose the duration")
-    seconds: FloatProperty(name="Seconds", default=4.0, min=0.5, max=9.8)
-    seed: IntProperty(name="Seed", default=0, min=0)
-    variations: IntProperty(name="Variations", default=1, min=1, max=8)
-    cfg: FloatProperty(name="CFG scale", default=4.0, min=0.0, max=20.0)
-    steps: IntProperty(name="Steps", default=0, min=0, max=50,
-                       description="Iterative decoding steps; 0 uses the model's recommended count")
-    show_advanced: BoolProperty(name="Advanced", default=False)
+    prompt: StringProperty(
+        description="Describe the motion in plain words, e.g. 'a person walks forward, then waves with the right hand'",
+        name="Prompt",
+        default="a person walks forward and waves",
+    )
+    auto_length: BoolProperty(name="Auto length", default=False, description="Let the model choose the duration")
+    seconds: FloatProperty(description="Length of the motion in seconds", name="Seconds", default=4.0, min=0.5, max=9.8)
+    seed: IntProperty(
+        description="Starting number for the randomness: the same prompt and seed give the same motion; "
+        "change it for another take",
+        name="Seed",
+        default=0,
+        min=0,
+    )
+    variations: IntProperty(
+        description="How many different takes to make; each uses the next seed",
+        name="Variations",
+        default=1,
+        min=1,
+        max=8,
+    )
+    cfg: FloatProperty(
+        name="Prompt strength",
+        description="How closely the motion follows the prompt (classifier-free guidance scale, CFG)"
+        "; higher is more literal but less varied",
+        default=4.0,
+        min=0.0,
+        max=20.0,
+    )
+    steps: IntProperty(
+        name="Steps",
+        default=0,
+        min=0,
+        max=50,
+        description="Iterative decoding steps; 0 uses the model's recommended count",
+    )
+    show_advanced: BoolProperty(description="Show the generation settings for experts", name="Advanced", default=False)
 
-    preset: EnumProperty(name="Bone map", items=PRESET_ITEMS, default="auto")
-    bone_map: CollectionProperty(type=MOGENTS_PG_bone_pair)
-    bone_map_index: IntProperty()
-    detected_preset: StringProperty()
-    map_confidence: FloatProperty()
+    preset: EnumProperty(
+        description="Which naming scheme your rig's bones follow, so the add-on knows which bone is which joint",
+        name="Bone map",
+        items=PRESET_ITEMS,
+        default="auto",
+    )
+    bone_map: CollectionProperty(
+        description="Joint to bone pairs used when the preset is Custom", type=MOGENTS_PG_bone_pair
+    )
+    bone_map_index: IntProperty(description="Active row of the bone map")
+    detected_preset: StringProperty(description="The preset the backend detected for this rig")
+    map_confidence: FloatProperty(description="How sure the detection is (1 = every joint found)")
     unmapped: StringProperty(description="Bones the map leaves alone")
-    root_motion: BoolProperty(name="Root motion", default=True,
-                              description="Move the character through space; off keeps it in place")
-    scale: FloatProperty(name="Scale", default=0.0, min=0.0,
-                         description="Root motion scale; 0 = from the leg length of the rig")
-    foot_cleanup: BoolProperty(name="Keep planted feet", default=True)
-    start_frame: IntProperty(name="Start frame", default=1)
-    use_playhead: BoolProperty(name="At playhead", default=False)
-    push_nla: BoolProperty(name="Push to NLA", default=False)
+    root_motion: BoolProperty(
+        name="Root motion", default=True, description="Move the character through space; off keeps it in place"
+    )
+    scale: FloatProperty(
+        name="Scale", default=0.0, min=0.0, description="Root motion scale; 0 = from the leg length of the rig"
+    )
+    foot_cleanup: BoolProperty(
+        description="Pin the feet while they touch the ground, so they do not slide",
+        name="Keep planted feet",
+        default=True,
+    )
+    start_frame: IntProperty(description="Scene frame where the new motion starts", name="Start frame", default=1)
+    use_playhead: BoolProperty(
+        description="Start the new motion at the current frame instead of the Start frame",
+        name="At playhead",
+        default=False,
+    )
+    push_nla: BoolProperty(
+        description="When keeping, push the action down into a new NLA track (the armature's action slot is freed)",
+        name="Push to NLA",
+        default=False,
+    )
     fit_range: BoolProperty(
-        name="Fit frame range", default=True,
-        description="Set the scene's frame range (the preview range when it is on) to the new motion's frames")
+        name="Fit frame range",
+        default=True,
+        description="Set the scene's frame range (the preview range when it is on) to the new motion's frames",
+    )
     use_subframes: BoolProperty(
-        name="Subframe keys", default=False,
+        name="Subframe keys",
+        default=False,
         description="Key every frame of the motion at its own rate, which lands on subframes when the scene's "
-                    "frame rate differs (e.g. 1.0, 2.2, 3.4 for 20 fps in 24 fps). Off: one key per whole scene "
-                    "frame, the motion resampled to the scene's frame rate")
+        "frame rate differs (e.g. 1.0, 2.2, 3.4 for 20 fps in 24 fps). Off: one key per whole scene "
+        "frame, the motion resampled to the scene's frame rate",
+    )
 
-    results: CollectionProperty(type=MOGENTS_PG_variation)
-    result_index: IntProperty(name="Variation", default=0)
+    results: CollectionProperty(description="The takes of the last generation", type=MOGENTS_PG_variation)
+    result_index: IntProperty(description="The take shown on the armature", name="Variation", default=0)
 
-    edit_prompt: StringProperty(name="New prompt", default="a person raises the right arm")
+    edit_prompt: StringProperty(
+        description="What the selected bones should do instead, e.g. 'a person raises the right arm'",
+        name="New prompt",
+        default="a person raises the right arm",
+    )
     edit_use_scene_range: BoolProperty(
-        name="Use preview range", default=True,
-        description="Edit over the preview range (or the scene range when there is none); off: the frames below")
+        name="Use preview range",
+        default=True,
+        description="Edit over the preview range (or the scene range when there is none); off: the frames below",
+    )
     edit_frame_start: IntProperty(name="Start", default=1, description="First frame to regenerate")
     edit_frame_end: IntProperty(name="End", default=40, description="Last frame to regenerate")
-    then_prompt: StringProperty(name="Then", default="then the person sits down")
-    then_seconds: FloatProperty(name="Seconds", default=3.0, min=0.5, max=9.8)
+    then_prompt: StringProperty(
+        description="What happens next, added at the playhead with a generated transition",
+        name="Then",
+        default="then the person sits down",
+    )
+    then_seconds: FloatProperty(
+        description="Length of the added motion in seconds", name="Seconds", default=3.0, min=0.5, max=9.8
+    )
 
-    query: StringProperty(name="Search", default="a person jumps")
-    video_path: StringProperty(name="Video", subtype="FILE_PATH")
-    library_folder: StringProperty(name="Folder", subtype="DIR_PATH")
-    top_k: IntProperty(name="Results", default=10, min=1, max=100)
-    hits: CollectionProperty(type=MOGENTS_PG_hit)
-    hit_index: IntProperty()
+    query: StringProperty(
+        description="Describe the motion to find in the library", name="Search", default="a person jumps"
+    )
+    video_path: StringProperty(
+        description="Search by a video instead of text (MP4, MOV, WebM or GIF); leave empty to search by text",
+        name="Video",
+        subtype="FILE_PATH",
+    )
+    library_folder: StringProperty(
+        description="A folder of motion files (BVH, .npy, .npz) to add to the library",
+        name="Folder",
+        subtype="DIR_PATH",
+    )
+    top_k: IntProperty(description="How many matches to list", name="Results", default=10, min=1, max=100)
+    hits: CollectionProperty(description="Matches of the last library search", type=MOGENTS_PG_hit)
+    hit_index: IntProperty(description="The match chosen to apply")
 
-    render_out: StringProperty(name="Output", subtype="DIR_PATH", default="//videos")
-    render_engine: EnumProperty(name="Engine", default="BLENDER_WORKBENCH",
-                                items=[("BLENDER_WORKBENCH", "Workbench", ""), ("BLENDER_EEVEE", "EEVEE", ""),
-                                       ("CYCLES", "Cycles", "")])
-    render_resolution: IntProperty(name="Resolution", default=512, min=64, max=2048)
-    motions_folder: StringProperty(name="Motions", subtype="DIR_PATH")
+    render_out: StringProperty(
+        description="Folder for the rendered videos", name="Output", subtype="DIR_PATH", default="//videos"
+    )
+    render_engine: EnumProperty(
+        description="Render engine for the videos (Workbench is the fastest)",
+        name="Engine",
+        default="BLENDER_WORKBENCH",
+        items=[("BLENDER_WORKBENCH", "Workbench", ""), ("BLENDER_EEVEE", "EEVEE", ""), ("CYCLES", "Cycles", "")],
+    )
+    render_resolution: IntProperty(
+        description="Width and height of the videos in pixels", name="Resolution", default=512, min=64, max=2048
+    )
+    motions_folder: StringProperty(
+        description="Folder of .npy / .npz motions to render", name="Motions", subtype="DIR_PATH"
+    )
 
 
 class MOGENTS_PG_status(bpy.types.PropertyGroup):
     """Window-manager state (not saved with the file): connection and the running task."""
 
-    connected: BoolProperty()
-    health: StringProperty()
-    busy: BoolProperty()
-    progress: FloatProperty(min=0.0, max=1.0, subtype="FACTOR")
-    message: StringProperty()
+    connected: BoolProperty(description="Whether the add-on is connected to a backend")
+    health: StringProperty(description="What the backend reported about itself")
+    busy: BoolProperty(description="A MoGenTS task is running")
+    progress: FloatProperty(description="Progress of the running task", min=0.0, max=1.0, subtype="FACTOR")
+    message: StringProperty(description="What the running task is doing")
 
 
-CLASSES = (MOGENTS_AP_preferences, MOGENTS_PG_variation, MOGENTS_PG_bone_pair, MOGENTS_PG_hit, MOGENTS_PG_settings,
-           MOGENTS_PG_status)
+CLASSES = (
+    MOGENTS_AP_preferences,
+    MOGENTS_PG_variation,
+    MOGENTS_PG_bone_pair,
+    MOGENTS_PG_hit,
+    MOGENTS_PG_settings,
+    MOGENTS_PG_status,
+)
 
 
 def register() -> None:

@@ -189,3 +189,32 @@ def test_variations_carry_their_own_seeds_can_be_renamed_and_cleared(fake):
     with pytest.raises(RuntimeError, match="already empty"):
         bpy.ops.mogents.clear_variations()
     assert obj.animation_data.action is not None  # clearing the list leaves the armature's motion alone
+
+
+def test_every_property_has_a_tooltip_in_animators_words(fake):
+    properties = addon_module("properties")
+    missing = []
+    for cls in properties.CLASSES:
+        for prop in cls.bl_rna.properties:
+            if prop.identifier in ("rna_type", "name", "bl_idname") or prop.identifier.startswith("bl_"):
+                continue
+            if not prop.description.strip():
+                missing.append(f"{cls.__name__}.{prop.identifier}")
+    assert missing == []
+    cfg = properties.MOGENTS_PG_settings.bl_rna.properties["cfg"]
+    assert cfg.name == "Prompt strength" and "CFG" in cfg.description
+
+
+def test_long_unmapped_lists_wrap_instead_of_being_cut(fake):
+    panels = addon_module("panels")
+    text = ", ".join(f"f_finger.{i:03d}.L" for i in range(40))
+
+    class Region:
+        width = 280
+
+    class Context:
+        region = Region()
+
+    lines = panels.wrap_lines(text, Context(), max_lines=50)
+    assert " ".join(lines) == text and all(len(line) <= 40 for line in lines)
+    assert panels.wrap_lines(text, Context(), max_lines=3)[-1] == "... (40 in all)"
