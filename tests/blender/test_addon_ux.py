@@ -218,3 +218,88 @@ def test_long_unmapped_lists_wrap_instead_of_being_cut(fake):
     lines = panels.wrap_lines(text, Context(), max_lines=50)
     assert " ".join(lines) == text and all(len(line) <= 40 for line in lines)
     assert panels.wrap_lines(text, Context(), max_lines=3)[-1] == "... (40 in all)"
+
+
+class _Event:
+    def __init__(self, kind):
+        self.type = kind
+
+
+def _probe(prepare, apply=None, label="Generate"):
+    """A TaskOperator driven by hand: the modal loop of the add-on's operators, minus Blender's window."""
+    task_operator = addon_module("task_operator")
+
+    class Probe(task_operator.TaskOperator):
+        bl_label = label
+
+        def __init__(self):
+            self.reports = []
+
+        def report(self, kind, message):
+            self.reports.append((set(kind), message))
+
+    Probe.prepare = prepare
+    Probe.apply = apply or (lambda self, context, result: self.reports.append(({"APPLIED"}, result)))
+    probe = Probe()
+    tasks = addon_module("tasks")
+    probe._task = tasks.start(label, probe.prepare(bpy.context))
+    probe._timer = bpy.context.window_manager.event_timer_add(0.1, window=None)
+    return probe
+
+
+def test_the_modal_loop_shows_progress_and_applies_on_the_main_thread(fake):
+    _rig()
+    halfway, release = threading.Event(), threading.Event()
+
+    def prepare(self, context):
+        def work(progress, cancelled):
+            progress(0.5, "decode 5/10")
+            halfway.set()
+            release.wait(5)
+            return "motion"
+        return work
+
+    probe = _probe(prepare)
+    st = bpy.context.window_manager.mogents
+    halfway.wait(5)
+    assert probe.modal(bpy.context, _Event("MOUSEMOVE")) == {"PASS_THROUGH"}
+    assert probe.modal(bpy.context, _Event("TIMER")) == {"PASS_THROUGH"}
+    assert st.progress == pytest.approx(0.5) and st.message == "decode 5/10"
+    assert probe.reports == []
+    release.set()
+    probe._task.join(5)
+    assert probe.modal(bpy.context, _Event("TIMER")) == {"FINISHED"}
+    assert probe.reports == [({"APPLIED"}, "motion")] and st.message == "Generate: done" and not st.busy
+    assert addon_module("tasks").current() is None
+
+
+def test_esc_in_the_modal_loop_cancels_and_changes_nothing(fake):
+    _rig()
+    started = threading.Event()
+
+    def prepare(self, context):
+        def work(progress, cancelled):
+            started.set()
+            while not cancelled():
+                threading.Event().wait(0.01)
+            return "partial"
+        return work
+
+    probe = _probe(prepare)
+    started.wait(5)
+    assert probe.modal(bpy.context, _Event("ESC")) == {"PASS_THROUGH"}
+    probe._task.join(5)
+    assert probe.modal(bpy.context, _Event("TIMER")) == {"CANCELLED"}
+    assert probe.reports == [({"INFO"}, "Generate cancelled; nothing changed")]
+    assert bpy.context.window_manager.mogents.message == "Generate: cancelled"
+    assert addon_module("tasks").current() is None and bpy.ops.mogents.generate.poll()
+
+
+def test_a_real_generation_through_the_modal_loop(fake):
+    obj = _rig()
+    generate = addon_module("generate_ops").MOGENTS_OT_generate
+    probe = _probe(generate.prepare, generate.apply)
+    probe._task.join(10)
+    assert probe.modal(bpy.context, _Event("TIMER")) == {"FINISHED"}
+    assert obj.animation_data.action is not None and obj.animation_data.action.get("mogents_preview")
+    assert probe.reports and "variation" in probe.reports[-1][1]
