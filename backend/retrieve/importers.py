@@ -30,6 +30,7 @@ from ..errors import MotionInputError
 from ..motion.features import check_features, features_to_joints, joints_to_features
 from ..motion.resample import resample_joints
 from ..motion.skeleton import SMPL22
+from .motion_values import check_motion_values
 
 FPS = SMPL22.fps
 MOTION_SUFFIXES = (".bvh", ".npy", ".npz")
@@ -170,7 +171,7 @@ def _checked_features(arr: np.ndarray, name: str) -> np.ndarray:
                                name)
     if arr.ndim != 2:
         raise MotionInputError(f"expected features of shape (T, 263), got {arr.shape}", name)
-    return arr.astype(np.float32)
+    return check_motion_values(arr, "the feature array", None, name).astype(np.float32)
 
 
 def _file_captions(path: Path, fallback: str | None = None) -> list[str]:
@@ -220,10 +221,12 @@ def load_motion(source: MotionSource) -> ImportedMotion:
     check_source_file(path)
     if source.kind == "bvh":
         joints, fps, _ = load_bvh_clip(path, "auto")
+        check_motion_values(joints, "the joint positions", None, name)
         return ImportedMotion(_features_from_joints(joints, fps, name), _file_captions(path))
     if source.kind == "npy":
         arr = _read_npy(path)
         if arr.ndim == 3:
+            check_motion_values(arr, "the joint array", None, name)
             joints, fps, _ = load_joint_clip(path, None, "y")
             return ImportedMotion(_features_from_joints(joints, fps, name), _file_captions(path))
         return ImportedMotion(_checked_features(arr, name), _file_captions(path))

@@ -31,6 +31,7 @@ from ..motion.features import features_to_joints
 from ..paths import data_home
 from .folder_lock import FolderLock, write_atomic
 from .importers import FPS, ImportedMotion, MotionSource, find_motions, load_motion, source_digest
+from .motion_values import check_motion_values
 from .runtime import RetrievalRuntime
 
 FORMAT = "mogents-library"
@@ -360,9 +361,10 @@ class MotionLibrary:
     def _read_source(self, source: MotionSource, runtime: RetrievalRuntime) -> ImportedMotion:
         motion = load_motion(source)
         frames = len(motion.features)
-        if motion.features.shape[1] != runtime.info.feature_dim:
-            raise MotionInputError(f"{motion.features.shape[1]}-d features; the retrieval model takes "
-                                   f"{runtime.info.feature_dim}", str(source.path))
+        if motion.features.ndim != 2 or motion.features.shape[1] != runtime.info.feature_dim:
+            raise MotionInputError(f"features of shape {motion.features.shape}; the retrieval model takes "
+                                   f"(T, {runtime.info.feature_dim})", str(source.path))
+        check_motion_values(motion.features, "the feature array", (runtime.info.feature_dim,), str(source.path))
         if frames < runtime.info.min_frames or frames > MAX_ENTRY_FRAMES:
             raise MotionInputError(f"{frames} frames at {FPS:g} fps; the library takes "
                                    f"{runtime.info.min_frames} to {MAX_ENTRY_FRAMES}", str(source.path))
@@ -463,8 +465,7 @@ class MotionLibrary:
         if not low <= len(features) <= MAX_QUERY_FRAMES:
             raise MotionInputError(f"the query motion has {len(features)} frames; {low} to {MAX_QUERY_FRAMES} "
                                    f"({MAX_QUERY_FRAMES / FPS:g} s) are searchable")
-        if not np.all(np.isfinite(features)):
-            raise MotionInputError("the query motion contains NaN or inf")
+        check_motion_values(features, "the query motion")
         return self._search(runtime, k, lambda: runtime.encode_motion([features.astype(np.float32)]))
 
     def search_video(self, runtime: RetrievalRuntime, frames: np.ndarray, k: int = 10) -> list[SearchHit]:

@@ -8,9 +8,8 @@ from ..errors import MotionInputError
 from ..generate.generator import Generator
 from ..generate.motion import GeneratedMotion
 from ..motion.features import features_to_joints
+from ..retrieve.motion_values import check_motion_values
 from .schemas import MotionIn
-
-MAX_ABS_VALUE = 1e6  # metres or feature units; anything larger is not a motion (and overflows float32)
 
 
 def _array(data: list, name: str, dtype: type = np.float32) -> np.ndarray:
@@ -18,9 +17,7 @@ def _array(data: list, name: str, dtype: type = np.float32) -> np.ndarray:
         arr = np.asarray(data, np.float64)
     except ValueError:
         raise MotionInputError(f"{name} is not a regular array (rows of different lengths)") from None
-    if arr.size and not np.all(np.abs(arr) < MAX_ABS_VALUE):
-        raise MotionInputError(f"{name} has values beyond ±{MAX_ABS_VALUE:g} (or NaN/inf): not a motion")
-    return arr.astype(dtype)
+    return check_motion_values(arr, name).astype(dtype)
 
 
 def features_array(motion: MotionIn, dim: int) -> np.ndarray:

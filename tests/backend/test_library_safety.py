@@ -172,3 +172,59 @@ def test_files_over_the_size_cap_are_refused_unread(tmp_path, runtime, monkeypat
     failed = dict(report.failed)
     assert list(failed) == [str(src / "huge.bvh")] and "larger than" in failed[str(src / "huge.bvh")]
     assert str(src / "huge.bvh") not in opened and len(report.added) == 1
+
+
+# ------------------------------------------------------------------------------------ out-of-range values
+
+def _out_of_range_sources(src: Path) -> dict[str, Path]:
+    """Files whose arrays have the right shape but values no motion has (1e30: finite in float32)."""
+    from backend.generate.motion import GeneratedMotion, save_motion
+    from backend.motion.features import features_to_joints
+
+    src.mkdir(parents=True, exist_ok=True)
+    features = walk_features(500)
+    huge = features.copy()
+    huge[5, 7] = 1e30
+    joints = features_to_joints(walk_features(501)).astype(np.float32)
+    joints[3, 4, 1] = 1e30
+    paths = {"features": src / "huge_features.npy", "joints": src / "huge_joints.npy", "npz": src / "huge.npz"}
+    np.save(paths["features"], huge)
+    np.save(paths["joints"], joints)
+    save_motion(GeneratedMotion.from_features(walk_features(502), 20.0, "a person walks", 0), paths["npz"])
+    with np.load(paths["npz"]) as archive:
+        arrays = dict(archive)
+    arrays["features"] = arrays["features"] * 1e30
+    np.savez(paths["npz"], **arrays)
+    return paths
+
+
+def test_out_of_range_values_are_refused_on_every_entry_path(tmp_path, runtime, capsys):
+    from backend.cli.main import main
+    from backend.errors import MotionInputError
+    from backend.server.motion_io import features_array
+    from backend.server.schemas import MotionIn
+    src = tmp_path / "src"
+    bad = _out_of_range_sources(src)
+    (good,) = write_clips(src, range(503, 504))
+    # the library (what the server's /v1/library/add job runs)
+    library = MotionLibrary(tmp_path / "library")
+    report = library.add_folder(src, runtime)
+    failed = dict(report.failed)
+    assert sorted(failed) == sorted(str(p) for p in bad.values()), report.failed
+    assert all("beyond" in reason and "not a motion" in reason for reason in failed.values()), failed
+    assert [e.name for e in library.entries()] == [good.stem]
+    assert library.search_text(runtime, "a person walks", 5)[0].name == good.stem
+    # the command line
+    code = main(["library", "add", str(src), "--library", str(tmp_path / "cli_library"), "--json", "--quiet",
+                 "--device", "cpu"])
+    cli = json.loads(capsys.readouterr().out)
+    assert code == 1 and cli["entries"] == 1
+    assert sorted(f["source"] for f in cli["failed"]) == sorted(str(p) for p in bad.values())
+    # a motion query
+    huge = walk_features(504)
+    huge[0, 0] = 1e30
+    with pytest.raises(MotionInputError, match="beyond"):
+        library.search_motion(runtime, huge, 3)
+    # the HTTP API's motions in request bodies: the same check, the same message
+    with pytest.raises(MotionInputError, match=r"motion.features has values beyond ±1e\+06: not a motion"):
+        features_array(MotionIn(features=huge.tolist()), 263)
