@@ -13,12 +13,15 @@ Only what sampling needs is converted and kept: with `sample=n` decoding stops a
 frame and only those n frames are converted to RGB, so memory stays at n frames whatever the length.
 Bad input (undecodable or corrupt files, no frames, a single frame, sides outside 16..8192 pixels, more
 than `max_frames` frames, a .npy of the wrong dtype or shape, an unsupported extension) raises
-MotionInputError naming the problem; nothing is written anywhere.
+MotionInputError naming the problem; nothing is written anywhere. A .npy's header is checked (shape, dtype,
+and that the data it claims is really there) before any array is made, so a header claiming
+3600x8192x8192x3 frames is refused instead of allocating 724 GB.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,20 +150,48 @@ def _kind(source: Source, filename: str | None) -> tuple[str, str | None]:
     return "video", str(path)
 
 
+def _npy_header(fh, total: int, max_frames: int, where: str | None) -> tuple[tuple[int, ...], bool, int]:
+    """(shape, fortran_order, data offset) of a .npy video from its header alone; raises unless it is
+    (N, H, W, 3) uint8 within the limits and the `total` bytes really hold the data it claims."""
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (OSError, ValueError, EOFError, SyntaxError) as err:
+        raise MotionInputError(f"cannot read it as a .npy array (bad header: {err})", where) from None
+    if len(shape) != 4 or shape[-1] != 3:
+        raise MotionInputError(f"a .npy video must be RGB frames (N, H, W, 3), got shape {shape}", where)
+    if dtype != np.uint8:
+        raise MotionInputError(f"a .npy video must be uint8 (0..255), got dtype {dtype}", where)
+    _check_count(shape[0], max_frames, where)
+    _check_size(shape[2], shape[1], where)
+    offset = fh.tell()
+    claimed = int(np.prod(shape, dtype=np.int64))
+    if total - offset < claimed:
+        raise MotionInputError(f"the .npy header claims {'x'.join(map(str, shape))} uint8 frames ({claimed} bytes) "
+                               f"but it holds {max(0, total - offset)} bytes of data", where)
+    return tuple(int(n) for n in shape), bool(fortran), offset
+
+
 def _read_npy(source: Source, max_frames: int, sample: int | None, where: str | None):
     try:
         if isinstance(source, bytes | bytearray | memoryview):
-            array = np.load(io.BytesIO(bytes(source)), allow_pickle=False)
+            data = memoryview(source).cast("B")
+            shape, fortran, offset = _npy_header(io.BytesIO(data), len(data), max_frames, where)
+            array = np.frombuffer(data, np.uint8, int(np.prod(shape)), offset)  # a view: nothing copied yet
+            array = array.reshape(shape, order="F" if fortran else "C")
         else:
+            with open(source, "rb") as fh:
+                _npy_header(fh, os.fstat(fh.fileno()).st_size, max_frames, where)
             array = np.load(source, mmap_mode="r", allow_pickle=False)  # only sampled frames are read
     except (OSError, ValueError, EOFError) as err:
         raise MotionInputError(f"cannot read it as a .npy array ({err})", where) from None
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise MotionInputError(f"a .npy video must be RGB frames (N, H, W, 3), got shape {array.shape}", where)
-    if array.dtype != np.uint8:
-        raise MotionInputError(f"a .npy video must be uint8 (0..255), got dtype {array.dtype}", where)
-    _check_count(len(array), max_frames, where)
-    _check_size(array.shape[2], array.shape[1], where)
     if sample is None:
         return np.array(array), len(array)
     return np.array(array[sample_indices(len(array), sample)]), len(array)

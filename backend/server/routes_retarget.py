@@ -6,16 +6,22 @@
   quaternions) and the root bone's location per frame.
 - GET /v1/bone-maps -> {"presets": [...]}; POST /v1/bone-maps/detect {armature, preset} -> the detected map
   {"preset", "mapping", "confidence", "unmapped_bones", "missing_joints", "notes"}.
+
+Inputs that pass the schema but describe no pose are refused (400) before the solver runs: a rig whose bones
+all start at one point, a motion frame with every joint at one point (all-zero joints); a solve that still
+comes out non-finite is refused rather than answered.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import MotionInputError
 from ..motion.retarget import (
     PRESET_NAMES,
+    Armature,
     RetargetOptions,
     armature_from_dict,
     bone_map_from_dict,
@@ -29,21 +35,61 @@ from .schemas import DetectRequest, RetargetRequest
 router = APIRouter(prefix="/v1")
 
 
+SPREAD_TOLERANCE = 1e-6  # relative to the rig's longest bone; metres for joints
+
+
+def checked_armature(description: dict) -> Armature:
+    """The request's armature, refused when its bones' heads all coincide (no rest pose to retarget onto)."""
+    arm = armature_from_dict(description)
+    heads = arm.rest[:, :3, 3]
+    spread = float(np.max(heads.max(axis=0) - heads.min(axis=0)))
+    if len(arm.names) > 1 and not spread > SPREAD_TOLERANCE * float(arm.lengths.max()):
+        raise MotionInputError(f"the armature's {len(arm.names)} bones all start at one point: send the rest pose "
+                               "in armature space (each bone's head and tail, as Blender's edit bones give them)")
+    return arm
+
+
+def checked_pose_joints(joints: np.ndarray) -> np.ndarray:
+    """(T, 22, 3) joints, refused when a frame has every joint at one point (e.g. all zeros)."""
+    spread = (joints.max(axis=1) - joints.min(axis=1)).max(axis=-1)
+    flat = np.flatnonzero(~(spread > SPREAD_TOLERANCE))
+    if len(flat):
+        which = "every frame has" if len(flat) == len(joints) else f"frame {int(flat[0])} has"
+        raise MotionInputError(f"motion.joints: {which} all {joints.shape[1]} joints at one point; not a pose "
+                               "to retarget")
+    return joints
+
+
+def _finite_result(payload: dict) -> dict:
+    rotations = payload["rotations"]
+    numbers = [payload["root_location"], *rotations.values()] if rotations else [payload["root_location"]]
+    if not all(np.all(np.isfinite(np.asarray(v, np.float64))) for v in numbers) or not np.isfinite(payload["scale"]):
+        raise MotionInputError("retargeting this motion onto this armature gives no finite rotations: the rig's "
+                               "rest pose is degenerate (bones at one point or along one line?)")
+    return payload
+
+
 def retarget_payload(req: RetargetRequest) -> dict:
     """The retarget result for a validated request (runs on a compute thread)."""
     if req.bone_map is not None and req.preset is not None:
         raise MotionInputError("give either bone_map or preset, not both")
-    arm = armature_from_dict(req.armature)
-    joints = motion_joints(req.motion)
+    arm = checked_armature(req.armature)
+    joints = checked_pose_joints(motion_joints(req.motion))
     bone_map = (bone_map_from_dict(req.bone_map, arm) if req.bone_map is not None
                 else detect_bone_map(arm, req.preset or "auto"))
     options = RetargetOptions(root_motion=req.root_motion, scale=req.scale, foot_cleanup=req.foot_cleanup,
                               fps=req.fps or req.motion.fps)
-    return retarget(joints, arm, bone_map, options).to_dict()
+    with np.errstate(divide="ignore", invalid="ignore"):  # a degenerate solve is reported, not warned about
+        try:
+            result = retarget(joints, arm, bone_map, options)
+        except (ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError) as err:
+            raise MotionInputError(f"cannot retarget this motion onto this armature ({err}): the rig's rest pose "
+                                   "or the motion is degenerate") from None
+    return _finite_result(result.to_dict())
 
 
 def detect_payload(req: DetectRequest) -> dict:
-    return detect_bone_map(armature_from_dict(req.armature), req.preset).to_dict()
+    return detect_bone_map(checked_armature(req.armature), req.preset).to_dict()
 
 
 @router.post("/retarget", summary="SMPL-22 motion -> per-bone rotations and root motion for an armature")
