@@ -8,8 +8,9 @@
 
 Arrays may be passed as nested lists or as anything with `.tolist()` (numpy arrays); results come back as
 plain JSON (nested lists). Errors from the server raise `ClientError` with its HTTP status and message;
-an unreachable server raises `ServerUnavailable`. Leaving a stream early closes the connection, which
-cancels the work on the server.
+an unreachable server raises `ServerUnavailable`, and so does a stream that ends before its last event (a
+`result` or an `error`): the server died or the connection broke. Leaving a stream early closes the
+connection, which cancels the work on the server.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 TOKEN_ENV = "MOGENTS_TOKEN"
+LAST_EVENTS = ("result", "error")  # a stream ends with one of these; without one it was cut
 
 
 class ClientError(Exception):
@@ -125,16 +127,29 @@ class Client:
         return json.loads(raw) if raw else None
 
     def stream(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """POST with "stream": true; yields the NDJSON events. Stopping early disconnects (cancels the work)."""
+        """POST with "stream": true; yields the NDJSON events up to the last one (`result` or `error`).
+        Stopping early disconnects (cancels the work); a stream cut before its last event raises
+        ServerUnavailable."""
         conn, response = self._send("POST", path, {**body, "stream": True})
         try:
             while line := response.readline():
-                if line.strip():
-                    yield json.loads(line)
-        except OSError as err:
-            raise ServerUnavailable(None, f"connection to {self.url} lost: {err}") from None
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    raise ServerUnavailable(None, f"the stream from {self.url} broke off mid-event "
+                                                  f"({line[:80]!r})") from None
+                yield event
+                if isinstance(event, dict) and event.get("event") in LAST_EVENTS:
+                    return
+        except (OSError, http.client.HTTPException) as err:
+            raise ServerUnavailable(None, f"connection to {self.url} lost mid-stream: {err!r}; the stream "
+                                          "ended before its result") from None
         finally:
             conn.close()
+        raise ServerUnavailable(None, f"the stream from {self.url} ended before its result (the server stopped "
+                                      "or the connection broke)")
 
     # --------------------------------------------------------------------------------------- system
 

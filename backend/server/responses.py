@@ -1,4 +1,8 @@
-"""Turning work results into HTTP: JSON bodies encoded off the event loop, NDJSON progress streams."""
+"""Turning work results into HTTP: JSON bodies encoded off the event loop, NDJSON progress streams.
+
+A stream's work is cancelled when its client stops reading. When the server stops, open streams end with
+an error event (503, "the server is shutting down") instead of being cut.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from ..errors import MotionInputError
 from .encoding import to_json
 from .jobs import Cancelled, Job
-from .services import Services
+from .services import SHUTTING_DOWN, Services
 
 NDJSON = "application/x-ndjson"
 
@@ -44,8 +48,13 @@ def _line(event: dict) -> bytes:
     return (json.dumps(event) + "\n").encode()
 
 
-def _outcome_event(future: Future) -> dict[str, Any]:
+SHUTDOWN_EVENT = {"event": "error", "error": SHUTTING_DOWN, "status": 503}
+
+
+def _outcome_event(future: Future, shutting_down: bool = False) -> dict[str, Any]:
     """The last event of a stream: the result, or what went wrong (never raises)."""
+    if not future.done() or ((future.cancelled() or isinstance(future.exception(), Cancelled)) and shutting_down):
+        return SHUTDOWN_EVENT
     if future.cancelled():
         return {"event": "error", "error": "the job was cancelled", "status": 409}
     err = future.exception()
@@ -64,6 +73,7 @@ class EventChannel:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[dict | None] = asyncio.Queue()
+        self.interrupted = False
 
     def _push(self, item: dict | None) -> None:
         try:
@@ -74,18 +84,31 @@ class EventChannel:
     def progress(self, stage: str, step: int, total: int) -> None:
         self._push({"event": "progress", "stage": stage, "step": step, "total": total})
 
+    def interrupt(self) -> None:
+        """The server is stopping: end the stream now with an error event (event-loop thread)."""
+        self.interrupted = True
+        self.queue.put_nowait(None)
+
     async def events(self, services: Services, job: Job, future: Future) -> AsyncIterator[bytes]:
         future.add_done_callback(lambda _: self._push(None))
+        services.streams.add(self)
         try:
             yield _line({"event": "job", "id": job.id, "kind": job.kind})
-            while (item := await self.queue.get()) is not None:
+            if services.shutting_down:
+                self.interrupted = True
+            while not self.interrupted and (item := await self.queue.get()) is not None:
                 yield _line(item)
-            text = await self.loop.run_in_executor(services.compute, to_json, _outcome_event(future))
-            yield (text + "\n").encode()
+            outcome = _outcome_event(future, self.interrupted or services.shutting_down)
+            if outcome is SHUTDOWN_EVENT:
+                yield _line(outcome)
+            else:
+                text = await self.loop.run_in_executor(services.compute, to_json, outcome)
+                yield (text + "\n").encode()
         finally:
+            services.streams.discard(self)
             if self.progress in job.listeners:
                 job.listeners.remove(self.progress)
-            if not future.done():  # the client left mid-stream: stop the work
+            if not future.done():  # the client left mid-stream (or the server stops): stop the work
                 job.cancel_event.set()
 
 

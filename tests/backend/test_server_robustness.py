@@ -7,8 +7,6 @@ process where it needs signals and exit codes.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import subprocess
@@ -16,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from backend.client import Client, ServerUnavailable
@@ -99,3 +96,46 @@ def test_a_cancelled_library_add_of_special_files_stops(tmp_path):
         failed = {Path(f["source"]).name: f["reason"] for f in done["result"]["failed"]}
         assert sorted(failed) == ["x.bvh", "x.npy"] and all("not a regular file" in r for r in failed.values())
         assert done["result"]["entries"] == 2
+
+
+# ----------------------------------------------------------------------------------- streams cut short
+
+def _stream_until_decoding(client: Client):
+    """A long streamed generate, read up to its first decoding step: (the event iterator, events so far)."""
+    events = client.generate_stream(**LONG)
+    seen = []
+    for event in events:
+        seen.append(event)
+        if event.get("stage") == "decode":
+            return events, seen
+    pytest.fail(f"the stream ended before decoding: {seen}")
+
+
+def test_the_client_raises_when_the_server_dies_mid_stream(tmp_path):
+    proc = _serve(tmp_path, "--no-retrieval")
+    try:
+        client = Client.from_state_file(wait_for_state_file(tmp_path, proc), timeout=30)
+        events, seen = _stream_until_decoding(client)
+        proc.kill()
+        proc.wait(10)
+        with pytest.raises(ServerUnavailable, match="ended before its result"):
+            for event in events:
+                seen.append(event)
+        assert seen[0]["event"] == "job" and all(e["event"] != "result" for e in seen)
+    finally:
+        _stop(proc)
+
+
+def test_sigterm_ends_open_streams_with_an_error_event(tmp_path):
+    proc = _serve(tmp_path, "--no-retrieval")
+    try:
+        client = Client.from_state_file(wait_for_state_file(tmp_path, proc), timeout=30)
+        events, _ = _stream_until_decoding(client)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest = list(events)  # the stream ends, with an error event, instead of being cut
+        assert rest[-1]["event"] == "error" and rest[-1]["status"] == 503, rest[-1:]
+        assert "shutting down" in rest[-1]["error"]
+        assert proc.wait(10) == 0 and time.monotonic() - start < 5.0
+    finally:
+        _stop(proc)
