@@ -1,7 +1,9 @@
 """Turning work results into HTTP: JSON bodies encoded off the event loop, NDJSON progress streams.
 
-A stream's work is cancelled when its client stops reading. When the server stops, open streams end with
-an error event (503, "the server is shutting down") instead of being cut.
+A request's work is cancelled when its client goes: a stream when it stops reading, a plain request when
+the connection closes while it waits (`_wait_or_cancel` watches the connection), so a departed client
+never holds the generator. When the server stops, open streams end with an error event (503) and waiting
+requests answer 503 at once.
 """
 
 from __future__ import annotations
@@ -112,11 +114,39 @@ class EventChannel:
                 job.cancel_event.set()
 
 
-async def run_request(services: Services, kind: str, body: BaseModel) -> Response:
+DISCONNECT_POLL_S = 0.1
+
+
+async def _watch_disconnect(request: Request) -> None:
+    """Returns once the client has closed the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _wait_or_cancel(services: Services, request: Request, job: Job, future: Future) -> Any:
+    """The work's payload; cancels the job when the client leaves or the server stops first."""
+    waiting = asyncio.wrap_future(future)
+    watcher = asyncio.ensure_future(_watch_disconnect(request))
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting, watcher}, timeout=DISCONNECT_POLL_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if waiting in done:
+                return waiting.result()
+            if watcher in done or services.shutting_down:
+                job.cancel_event.set()  # the batch drops it, or stops when nobody is left to receive
+                raise Cancelled()
+    finally:
+        watcher.cancel()
+        if not waiting.done():
+            waiting.cancel()
+
+
+async def run_request(services: Services, kind: str, body: BaseModel, request: Request) -> Response:
     """Start `kind` work for a validated body; answer with its JSON result, or stream it when asked to."""
     if not getattr(body, "stream", False):
-        _, future = services.start(kind, body)
-        payload = await asyncio.wrap_future(future)
+        job, future = services.start(kind, body)
+        payload = await _wait_or_cancel(services, request, job, future)
         return await json_response(services, payload)
     channel = EventChannel()
     job, future = services.start(kind, body, listener=channel.progress)

@@ -19,14 +19,14 @@ router = APIRouter(prefix="/v1")
 
 @router.post("/generate", summary="Text to motion (batched with concurrent requests)")
 async def generate(body: GenerateRequest, request: Request) -> Response:
-    return await run_request(services_of(request), "generate", body)
+    return await run_request(services_of(request), "generate", body, request)
 
 
 @router.post("/edit", summary="Regenerate frames [a, b) and/or joints or parts of a motion from a prompt")
 async def edit(body: EditRequest, request: Request) -> Response:
-    return await run_request(services_of(request), "edit", body)
+    return await run_request(services_of(request), "edit", body, request)
 
 
 @router.post("/compose", summary="One motion doing several prompts in turn")
 async def compose(body: ComposeRequest, request: Request) -> Response:
-    return await run_request(services_of(request), "compose", body)
+    return await run_request(services_of(request), "compose", body, request)

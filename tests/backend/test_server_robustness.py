@@ -7,6 +7,8 @@ process where it needs signals and exit codes.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -139,3 +141,26 @@ def test_sigterm_ends_open_streams_with_an_error_event(tmp_path):
         assert proc.wait(10) == 0 and time.monotonic() - start < 5.0
     finally:
         _stop(proc)
+
+
+# ---------------------------------------------------------------------------------- clients that leave
+
+def test_a_plain_generate_whose_client_left_is_cancelled(tmp_path):
+    with running_server(tmp_path / "config", warmup=False, retrieval=False) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        conn.request("POST", "/v1/generate", json.dumps(LONG),
+                     {"Authorization": f"Bearer {srv.token}", "Content-Type": "application/json"})
+
+        def decoding():
+            return [j for j in srv.services.jobs.list() if j.kind == "generate" and j.stage == "decode"]
+
+        _wait(lambda: bool(decoding()), what="the generate decoding")
+        (job,) = decoding()
+        conn.sock.close()  # the client leaves without reading the answer
+        conn.close()
+        _wait(lambda: job.status == "cancelled", timeout=5, what="the job of the departed client cancelled")
+        assert job.step < job.total and job.result is None
+        # the generator is free for the next client at once
+        start = time.monotonic()
+        assert srv.client().generate("a person waves", seconds=1.0, steps=2)["motions"]
+        assert time.monotonic() - start < 5.0
