@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import MotionInputError
 from ..motion.features import FeatureLayout, features_to_joints, joints_to_features
-from ..motion.mirror import mirror_caption, mirror_features
+from ..motion.mirror import mirror_caption, mirror_features, mirror_joints
 from ..motion.skeleton import SMPL22, Skeleton
 from .postag import tag_caption
 from .realism import MomentAccumulator
@@ -99,13 +99,21 @@ class DatasetWriter:
 
     def add_joints(self, clip_id: str, joints: np.ndarray, captions: Iterable[Caption], mirror: bool = False,
                    source: str | None = None) -> np.ndarray:
-        """Compute features from raw joints (at the skeleton's fps) and add the clip; returns features."""
+        """Compute features from raw joints (at the skeleton's fps) and add the clip; returns features.
+
+        The mirrored copy is made as HumanML3D made its own: the raw joints are mirrored and then
+        processed, so its bones are rescaled to the (slightly asymmetric) target skeleton too.
+        """
         features, _ = joints_to_features(joints, self.skeleton)
-        self.add_features(clip_id, features, captions, mirror=mirror, source=source)
+        mirrored = joints_to_features(mirror_joints(joints, self.skeleton), self.skeleton)[0] if mirror else None
+        self.add_features(clip_id, features, captions, mirror=mirror, source=source, mirrored_features=mirrored)
         return features
 
     def add_features(self, clip_id: str, features: np.ndarray, captions: Iterable[Caption],
-                     mirror: bool = False, source: str | None = None) -> None:
+                     mirror: bool = False, source: str | None = None,
+                     mirrored_features: np.ndarray | None = None) -> None:
+        """Add a clip; with `mirror`, also its mirrored copy "M<id>": `mirrored_features` when given
+        (features of the mirrored raw joints, as HumanML3D made them), else the features mirrored."""
         if not np.all(np.isfinite(features)):
             raise MotionInputError("features contain NaN or inf", source or clip_id)
         captions = list(captions)
@@ -113,7 +121,11 @@ class DatasetWriter:
             raise MotionInputError("clip has no caption", source or clip_id)
         self._write(clip_id, features, [c.to_line() for c in captions])
         if mirror:
-            self._write("M" + clip_id, mirror_features(features, self.skeleton),
+            if mirrored_features is None:
+                mirrored_features = mirror_features(features, self.skeleton)
+            elif not np.all(np.isfinite(mirrored_features)):
+                raise MotionInputError("mirrored features contain NaN or inf", source or clip_id)
+            self._write("M" + clip_id, mirrored_features,
                         [mirror_caption(c.to_line()) for c in captions])
 
     def _write(self, clip_id: str, features: np.ndarray, lines: list[str]) -> None:

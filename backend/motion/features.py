@@ -10,9 +10,19 @@ Layout for J joints (REFERENCE §1):
     vel                 J x 3 local velocities (heading frame)
     contacts            left (2), right (2) foot contact flags
 
-One deliberate difference from the public preprocessing: the first frame is turned to face +Z using
-the *smoothed* heading that also defines the root rotation, so the first root rotation is exactly the
-identity and joints -> features -> joints is exact after canonicalisation.
+The pipeline reproduces the released HumanML3D preprocessing (motion_representation.ipynb), quirks
+included, so that features of a user's own mocap and of the corpus mix with real HumanML3D:
+- the clip is rescaled to the skeleton's target bone lengths (HumanML3D's reference body for SMPL-22),
+  put on the floor, its frame-0 root xz moved to the origin, and turned so that frame 0 faces +Z by
+  its *unsmoothed* heading from (r_hip, l_hip, r_shoulder, l_shoulder);
+- the root rotation is the heading from the released IK, which reads the hip pair in the opposite
+  order (across = (l_hip - r_hip) + (r_shoulder - l_shoulder)), smoothed with sigma 20, and which
+  forces frame 0's root rotation to the identity. So the first angular velocity can be a step, and
+  the root rotation follows the shoulders more than the hips.
+One difference is kept on purpose: the released pipeline takes the frame-to-frame root quaternion
+from a w >= 0 cover, so its angular velocity flips sign at the one frame where the heading passes
++-180 degrees from the start; here the heading is unwrapped and that frame is correct.
+joints -> features -> joints is exact after canonicalisation (features_to_joints(f) == canonical[:-1]).
 """
 
 from __future__ import annotations
@@ -90,9 +100,18 @@ def check_features(features: np.ndarray, name: str | None = None) -> Skeleton:
     return skeleton
 
 
-def canonicalize(joints: np.ndarray, skeleton: Skeleton = SMPL22, target_lengths: np.ndarray | None = None,
-                 smooth_sigma: float = HEADING_SMOOTH_SIGMA) -> np.ndarray:
-    """Scale to the target skeleton, put on the floor, move frame 0's root xz to the origin, face +Z."""
+def released_ik_face_joints(skeleton: Skeleton) -> tuple[int, int, int, int]:
+    """The facing joints as the released IK reads them: the hip pair swapped (see the module doc)."""
+    r_hip, l_hip, r_sh, l_sh = skeleton.face_joints
+    return (l_hip, r_hip, r_sh, l_sh)
+
+
+def canonicalize(joints: np.ndarray, skeleton: Skeleton = SMPL22, target_lengths: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """Scale to the target skeleton, put on the floor, move frame 0's root xz to the origin, face +Z.
+
+    Frame 0 faces +Z by its raw (unsmoothed) heading, as in the released preprocessing.
+    """
     check_joints(joints, skeleton)
     joints = np.asarray(joints, dtype=np.float64)
     if target_lengths is not None:
@@ -100,8 +119,19 @@ def canonicalize(joints: np.ndarray, skeleton: Skeleton = SMPL22, target_lengths
     joints = joints.copy()
     joints[..., 1] -= joints[..., 1].min()
     joints[..., [0, 2]] -= joints[0, 0, [0, 2]]
-    yaw0 = heading_yaw(skeleton, joints, smooth_sigma)[0]
+    yaw0 = heading_yaw(skeleton, joints[:1])[0]
     return qrot(root_rotation(np.full(joints.shape[:-1], yaw0)), joints)
+
+
+def root_heading(skeleton: Skeleton, canonical: np.ndarray, smooth_sigma: float = HEADING_SMOOTH_SIGMA
+                 ) -> np.ndarray:
+    """Root yaw (T,) that defines the root rotation of the features: the released IK's smoothed
+    heading, with frame 0 set to 0 (the released IK forces the first root rotation to the identity)."""
+    yaw = heading_yaw(skeleton, canonical, smooth_sigma, face_joints=released_ik_face_joints(skeleton))
+    yaw[0] = 0.0
+    if len(yaw) > 1:  # the step from the identity is taken the short way round, as the released arcsin does
+        yaw[1:] -= 2 * np.pi * np.round(yaw[1] / (2 * np.pi))
+    return yaw
 
 
 def foot_contacts(joints: np.ndarray, skeleton: Skeleton, threshold: float = FOOT_CONTACT_THRESHOLD) -> np.ndarray:
@@ -118,10 +148,9 @@ def joints_to_features(joints: np.ndarray, skeleton: Skeleton = SMPL22, *, resca
 
     `features_to_joints(features)` equals `canonical[:-1]` up to float rounding.
     """
-    target = skeleton.bone_lengths if rescale else None
-    pos = canonicalize(joints, skeleton, target, smooth_sigma)
-    yaw = heading_yaw(skeleton, pos, smooth_sigma)
-    yaw = yaw - yaw[0]  # exactly zero up to rounding already; remove the rounding too
+    target = skeleton.target_lengths if rescale else None
+    pos = canonicalize(joints, skeleton, target)
+    yaw = root_heading(skeleton, pos, smooth_sigma)
     r_rot = root_rotation(yaw)  # (T, 4) world -> heading frame
 
     root = pos[:, 0]

@@ -31,14 +31,16 @@ def forward_kinematics(skeleton: Skeleton, quats: np.ndarray, root_pos: np.ndarr
     return out
 
 
-def heading_yaw(skeleton: Skeleton, joints: np.ndarray, smooth_sigma: float = 0.0) -> np.ndarray:
+def heading_yaw(skeleton: Skeleton, joints: np.ndarray, smooth_sigma: float = 0.0,
+                face_joints: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Yaw angle (T,) of the body's facing direction, unwrapped over time.
 
-    Facing = up x across, across = (r_hip - l_hip) + (r_shoulder - l_shoulder). The returned angle phi
-    satisfies facing = (sin phi, 0, cos phi). HumanML3D smooths the facing vector with a Gaussian of
-    sigma 20 frames before taking it as the root rotation.
+    Facing = up x across, across = (r_hip - l_hip) + (r_shoulder - l_shoulder) for the four joints of
+    `face_joints` (default: the skeleton's). The returned angle phi satisfies facing =
+    (sin phi, 0, cos phi). HumanML3D smooths the facing vector with a Gaussian of sigma 20 frames
+    before taking it as the root rotation.
     """
-    r_hip, l_hip, r_sh, l_sh = skeleton.face_joints
+    r_hip, l_hip, r_sh, l_sh = face_joints or skeleton.face_joints
     across = (joints[:, r_hip] - joints[:, l_hip]) + (joints[:, r_sh] - joints[:, l_sh])
     forward = np.cross(UP, normalize(across))
     if smooth_sigma > 0 and len(forward) > 1:

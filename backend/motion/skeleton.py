@@ -29,6 +29,9 @@ class Skeleton:
     leg_bones: tuple[int, int]
     mirror_pairs: tuple[tuple[int, int], ...]
     fps: float
+    # bone lengths (J,) of the target skeleton that features are computed on (the dataset's reference
+    # body); None means the rest pose's own lengths
+    feature_lengths: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def num_joints(self) -> int:
@@ -51,6 +54,11 @@ class Skeleton:
     def bone_lengths(self) -> np.ndarray:
         """Length of the bone ending at each joint (0 for the root), from the rest pose."""
         return np.linalg.norm(self.rest_offsets, axis=-1)
+
+    @property
+    def target_lengths(self) -> np.ndarray:
+        """Bone lengths that `joints_to_features` rescales every clip to."""
+        return self.bone_lengths if self.feature_lengths is None else self.feature_lengths
 
     def index(self, joint: str) -> int:
         try:
@@ -92,8 +100,19 @@ T2M_RAW_OFFSETS = np.array([
 T2M_KINEMATIC_CHAIN = [[0, 2, 5, 8, 11], [0, 1, 4, 7, 10], [0, 3, 6, 9, 12, 15], [9, 14, 17, 19, 21],
                        [9, 13, 16, 18, 20]]
 
-# A realistic adult (about 1.75 m tall) in a T-pose, facing +Z, +X = body left. Offsets of each joint
-# from its parent in metres, close to the SMPL neutral template.
+# HumanML3D's target skeleton: the released pipeline rescales every clip to one reference body (the
+# first frame of clip 000021), so every released clip has these bone lengths (metres; entry j is the
+# bone ending at joint j). Measured on the released clip 012314 (constant over its frames to 2e-7).
+_SMPL_MIRROR_PAIRS = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21))
+HUMANML3D_BONE_LENGTHS = np.array([
+    0.0, 0.103074, 0.109883, 0.131568, 0.393623, 0.390188, 0.143190, 0.432433, 0.425643, 0.057365,
+    0.143382, 0.149419, 0.219360, 0.137487, 0.143383, 0.103039, 0.131614, 0.122984, 0.256840, 0.263092,
+    0.266012, 0.269876])
+
+# Rest-pose directions of an adult in a T-pose, facing +Z, +X = body left, close to the SMPL neutral
+# template. Only the directions are used: each offset is scaled to HumanML3D's bone length, averaged
+# over left and right, so the rest body is HumanML3D's and symmetric. Features are computed on the
+# exact (slightly asymmetric) target skeleton: `Skeleton.target_lengths`.
 _SMPL_REST_LEFT = {
     "l_hip": (0.060, -0.085, -0.010), "l_knee": (0.035, -0.385, 0.005), "l_ankle": (-0.010, -0.410, -0.035),
     "l_foot": (0.020, -0.055, 0.125), "l_collar": (0.075, 0.115, -0.010), "l_shoulder": (0.115, 0.040, -0.015),
@@ -114,7 +133,12 @@ def _smpl_rest_offsets() -> np.ndarray:
             side, base = name.split("_", 1)
             x, y, z = _SMPL_REST_LEFT["l_" + base]
             offs[j] = (x if side == "l" else -x, y, z)
-    return offs
+    norms = np.linalg.norm(offs, axis=-1, keepdims=True)
+    mirror = np.arange(22)
+    for a, b in _SMPL_MIRROR_PAIRS:
+        mirror[a], mirror[b] = b, a
+    symmetric = 0.5 * (HUMANML3D_BONE_LENGTHS + HUMANML3D_BONE_LENGTHS[mirror])
+    return np.where(norms > 0, offs / np.maximum(norms, 1e-12), 0.0) * symmetric[:, None]
 
 
 SMPL22 = Skeleton(
@@ -128,8 +152,9 @@ SMPL22 = Skeleton(
     feet_left=(7, 10),
     feet_right=(8, 11),
     leg_bones=(5, 8),
-    mirror_pairs=((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21)),
+    mirror_pairs=_SMPL_MIRROR_PAIRS,
     fps=20.0,
+    feature_lengths=HUMANML3D_BONE_LENGTHS,
 )
 
 # KIT-ML (MMM marker skeleton). Names follow the MMM labels. The index facts (face joints, feet,

@@ -27,9 +27,12 @@ def test_rest_skeleton_is_a_plausible_adult():
     assert 1.45 < rest[SMPL22.index("head"), 1] < 1.65
     # body left is +X
     assert rest[SMPL22.index("l_hip"), 0] > 0 > rest[SMPL22.index("r_hip"), 0]
-    # left/right bone lengths agree
+    # left/right bone lengths agree; the feature target (HumanML3D's body) agrees to within a centimetre
     lengths = SMPL22.bone_lengths
     assert np.allclose(lengths, lengths[SMPL22.mirror_index])
+    target = SMPL22.target_lengths
+    assert np.abs(target - target[SMPL22.mirror_index]).max() < 0.01
+    assert np.allclose(0.5 * (target + target[SMPL22.mirror_index]), lengths)
     # femur + tibia roughly 0.8 m
     assert 0.7 < lengths[SMPL22.index("l_knee")] + lengths[SMPL22.index("l_ankle")] < 0.9
 

@@ -11,7 +11,7 @@ import pytest
 
 from backend.data.layout import read_captions
 from backend.errors import MotionInputError
-from backend.motion.features import joints_to_features
+from backend.motion.features import FeatureLayout, joints_to_features
 from backend.motion.kinematics import heading_yaw
 from backend.motion.mirror import mirror_features
 from backend.motion.quality import quality_report
@@ -314,7 +314,11 @@ def test_layout_splits_meta_and_mirrors(corpus):
             swapped += o.text != r.text
         fo = np.load(a / "new_joint_vecs" / f"{m['id']}.npy")
         fm = np.load(a / "new_joint_vecs" / f"M{m['id']}.npy")
-        assert np.allclose(mirror_features(fo.astype(np.float64)), fm, atol=1e-5)
+        # the mirrored copy is made from the mirrored joints, as HumanML3D's: equal to the mirrored
+        # features up to the target skeleton's left/right length differences (under a centimetre)
+        assert np.array_equal(fm, generate(7, int(m["id"]), mirror=True)["mirrored"])
+        lay = FeatureLayout(22)
+        assert np.abs(mirror_features(fo.astype(np.float64))[:, lay.ric] - fm[:, lay.ric]).max() < 0.03
     assert swapped > 0
 
 

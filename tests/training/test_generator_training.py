@@ -47,7 +47,7 @@ def _fixed_batch_loss(task, model) -> float:
 @pytest.fixture(scope="module")
 def vq_run(corpus, tmp_path_factory):
     run = tmp_path_factory.mktemp("vq")
-    _fit(TASKS["vq"](_vq_config(corpus), seed=0), run, 150, lr=3e-3)
+    _fit(TASKS["vq"](_vq_config(corpus), seed=0), run, 220, lr=3e-3)
     return run
 
 

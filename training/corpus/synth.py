@@ -19,6 +19,7 @@ from tqdm import tqdm
 from backend.data.layout import Caption, DatasetWriter, split_ids
 from backend.errors import MotionInputError
 from backend.motion.features import joints_to_features
+from backend.motion.mirror import mirror_joints
 
 from .captions import tokens
 from .compose import make_clip
@@ -44,10 +45,11 @@ def _jsonable(value):
     return value
 
 
-def generate(seed: int, index: int) -> dict:
-    """One clip: id, float32 features, captions with tokens, and its metadata."""
+def generate(seed: int, index: int, mirror: bool = False) -> dict:
+    """One clip: id, float32 features (and those of its mirrored joints), captions with tokens, metadata."""
     clip = make_clip(clip_rng(seed, index))
     features, _ = joints_to_features(clip.joints)
+    mirrored = joints_to_features(mirror_joints(clip.joints))[0].astype(np.float32) if mirror else None
     captions = [(text, tokens(text)) for text in clip.captions]
     meta = {
         "id": clip_id(index),
@@ -56,10 +58,11 @@ def generate(seed: int, index: int) -> dict:
         "captions": clip.captions,
         "frames": int(len(features)),
     }
-    return {"id": clip_id(index), "features": features.astype(np.float32), "captions": captions, "meta": meta}
+    return {"id": clip_id(index), "features": features.astype(np.float32), "mirrored": mirrored,
+            "captions": captions, "meta": meta}
 
 
-def _work(job: tuple[int, int]) -> dict:
+def _work(job: tuple[int, int, bool]) -> dict:
     return generate(*job)
 
 
@@ -80,7 +83,7 @@ def write_corpus(
     if workers < 0:
         raise MotionInputError(f"--workers must be 0 (all cores) or more, got {workers}")
     workers = workers or os.cpu_count() or 1
-    jobs = [(seed, i) for i in range(clips)]
+    jobs = [(seed, i, mirror) for i in range(clips)]
     with DatasetWriter(out, overwrite=overwrite) as writer:
         metas = []
         bar = tqdm(total=clips, desc="synth", unit="clip", disable=not progress)
@@ -93,7 +96,7 @@ def write_corpus(
         try:
             for r in results:
                 caps = [Caption(text, 0.0, 0.0, tok) for text, tok in r["captions"]]
-                writer.add_features(r["id"], r["features"], caps, mirror=mirror)
+                writer.add_features(r["id"], r["features"], caps, mirror=mirror, mirrored_features=r["mirrored"])
                 metas.append(r["meta"])
                 bar.update(1)
         finally:
