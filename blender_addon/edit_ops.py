@@ -100,7 +100,7 @@ def fetch_and_retarget(context: bpy.types.Context, obj: bpy.types.Object, meta: 
     """Work for a thread: `call(client)` returns a motion, which is retargeted with the bone map the applied
     action used; the result is (motion, retarget answer, *extra), or None when cancelled."""
     armature = describe_armature(obj)
-    values = retarget_values(context.scene.mogents, meta["fps"])
+    values = retarget_values(context.scene.mogents, obj.data.mogents, meta["fps"])
     values["mapping"] = values["mapping"] or meta.get("bone_map")
     conn = connection(context)
 

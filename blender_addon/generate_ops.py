@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import bpy
+import numpy as np
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
@@ -59,6 +60,9 @@ def apply_variation(context: bpy.types.Context, key: str, preview: bool = True) 
     """Key one stored variation onto the active armature (a new action; the previous preview goes)."""
     obj = active_armature(context)
     variation = motion_store.get(key)
+    if variation.armature and variation.armature != obj.name:
+        raise ValueError(f"this variation was fitted to {variation.armature!r}, not {obj.name!r}: make "
+                         f"{variation.armature!r} active, or select {obj.name!r} and use Apply to Selected Armatures")
     fps = float(variation.motion["fps"])
     action = _apply(context, obj, variation, fps, preview)
     fit_scene_range(context, action)
@@ -106,9 +110,11 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
 
     def prepare(self, context):
         settings = context.scene.mogents
-        armature = describe_armature(active_armature(context))
+        obj = active_armature(context)
+        armature = describe_armature(obj)
         body = generate_body(settings)
-        values = retarget_values(settings, 20.0)
+        values = retarget_values(settings, obj.data.mogents, 20.0)
+        name = obj.name
         conn = connection(context)
 
         count = body["samples"]
@@ -136,19 +142,19 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
                     raise BackendError("the backend closed the stream without a result")
                 motions.append({**result["motions"][0], "seed": seed})
             values["options"]["fps"] = float(motions[0]["fps"])
-            return body["prompt"], motions, retarget_all(client, armature, motions, values, progress, cancelled)
+            return body["prompt"], motions, retarget_all(client, armature, motions, values, progress, cancelled), name
 
         return work
 
     def apply(self, context, result):
         if result is None:
             return
-        prompt, motions, tracks = result
+        prompt, motions, tracks, name = result
         settings = context.scene.mogents
         settings.results.clear()
         for i, (motion, track) in enumerate(zip(motions, tracks, strict=True)):
             item = settings.results.add()
-            item.key = motion_store.remember(motion_store.Variation(motion, track, prompt))
+            item.key = motion_store.remember(motion_store.Variation(motion, track, prompt, name))
             item.label = f"{i + 1}: seed {motion['seed']}"
             item.seed = int(motion["seed"])
             item.seconds = len(motion["joints"]) / float(motion["fps"])
@@ -232,6 +238,101 @@ class MOGENTS_OT_keep(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def selected_armatures(context: bpy.types.Context) -> list[bpy.types.Object]:
+    """The selected armature objects, the active one first."""
+    active = context.active_object
+    objs = [obj for obj in context.selected_objects if obj.type == "ARMATURE"]
+    return sorted(objs, key=lambda obj: obj != active)
+
+
+def source_motion(context: bpy.types.Context) -> tuple[dict, str]:
+    """(motion, prompt) for Apply to Selected: the chosen variation, else the active armature's MoGenTS motion."""
+    settings = context.scene.mogents
+    if 0 <= settings.result_index < len(settings.results):
+        try:
+            variation = motion_store.get(settings.results[settings.result_index].key)
+            return variation.motion, variation.prompt
+        except KeyError:
+            pass  # the list outlived the session (a reopened file): use the motion on the armature
+    obj = context.active_object
+    action = obj.animation_data.action if obj is not None and obj.animation_data else None
+    meta = motion_store.motion_meta(action)
+    if meta is None or "mogents_joints" not in action:
+        raise ValueError("generate a motion first (or make an armature that carries one active)")
+    features = motion_store.motion_features(action)
+    joints = np.asarray(action["mogents_joints"], dtype=np.float32).reshape(len(features), 22, 3)
+    motion = {"joints": joints, "features": features, "fps": float(meta["fps"]), "seed": meta.get("seed", 0),
+              "prompt": meta["prompt"]}
+    return motion, meta["prompt"]
+
+
+class MOGENTS_OT_apply_to_selected(TaskOperator, bpy.types.Operator):
+    """Key the chosen variation (or the active armature's motion) onto every selected armature, each through its
+    own bone map; each gets a new kept action"""
+
+    bl_idname = "mogents.apply_to_selected"
+    bl_label = "Apply to Selected Armatures"
+
+    @classmethod
+    def poll(cls, context):
+        if not idle(cls, context) or not backend_reachable(cls, context):
+            return False
+        if not any(obj.type == "ARMATURE" for obj in context.selected_objects):
+            return has_text(cls, "", "Select the armatures to animate")
+        if len(context.scene.mogents.results):
+            return True
+        return has_motion(cls, context)
+
+    def prepare(self, context):
+        settings = context.scene.mogents
+        targets = selected_armatures(context)
+        if not targets:
+            raise ValueError("select the armatures to animate")
+        motion, prompt = source_motion(context)
+        fps = float(motion["fps"])
+        rigs = [(obj.name, describe_armature(obj), retarget_values(settings, obj.data.mogents, fps))
+                for obj in targets]
+        joints = np.asarray(motion["joints"], dtype=np.float32)
+        conn = connection(context)
+
+        def work(progress, cancelled):
+            client = session.client(conn)
+            answers, failed = [], []
+            for i, (name, armature, values) in enumerate(rigs):  # one retarget request per rig, with its own map
+                if cancelled():
+                    return None
+                try:
+                    answers.append((name, client.retarget(retarget_body(armature, joints, values))))
+                except BackendError as err:
+                    failed.append(f"{name}: {err}")
+                progress((i + 1) / len(rigs), f"retarget {i + 1}/{len(rigs)}: {name}")
+            return motion, prompt, answers, failed
+
+        return work
+
+    def apply(self, context, result):
+        if result is None:
+            return
+        motion, prompt, answers, failed = result
+        if not answers:
+            raise ValueError("; ".join(failed))
+        keyed, action = [], None
+        for name, track in answers:
+            obj = bpy.data.objects.get(name)
+            if obj is None or obj.type != "ARMATURE":
+                failed.append(f"{name}: the armature is gone")
+                continue
+            variation = motion_store.Variation(motion, track, prompt, name)
+            action = _apply(context, obj, variation, float(motion["fps"]), preview=False)
+            keyed.append(f"{name} ({keyed_summary(action)})")
+        if action is not None:
+            fit_scene_range(context, action)
+        for message in failed:
+            self.report({"WARNING"}, message)
+        self.report({"WARNING"} if failed else {"INFO"},
+                    f"keyed {len(keyed)} armature(s) with {prompt!r}: {', '.join(keyed)}")
+
+
 class MOGENTS_OT_backend_start(TaskOperator, bpy.types.Operator):
     """Start (or connect to) the MoGenTS backend"""
 
@@ -294,35 +395,42 @@ class MOGENTS_OT_detect_bone_map(TaskOperator, bpy.types.Operator):
         return idle(cls, context) and has_armature(cls, context) and backend_reachable(cls, context)
 
     def prepare(self, context):
-        armature = describe_armature(active_armature(context))
-        preset = context.scene.mogents.preset
+        obj = active_armature(context)
+        armature = describe_armature(obj)
+        preset = obj.data.mogents.preset
         preset = "auto" if preset == "custom" else preset
         conn = connection(context)
+        name = obj.name
 
         def work(progress, cancelled):
-            return session.client(conn).detect_bone_map(armature, preset)
+            return name, session.client(conn).detect_bone_map(armature, preset)
 
         return work
 
-    def apply(self, context, answer):
-        settings = context.scene.mogents
+    def apply(self, context, result):
+        name, answer = result
+        obj = bpy.data.objects.get(name)
+        if obj is None or obj.type != "ARMATURE":
+            raise ValueError(f"the armature {name!r} is gone")
+        rig = obj.data.mogents
         bone_map = answer.get("bone_map", answer)
-        fill_bone_map(settings, bone_map)
-        self.report({"INFO"}, f"{settings.detected_preset}: confidence {settings.map_confidence:.2f}, "
+        fill_bone_map(rig, bone_map)
+        self.report({"INFO"}, f"{obj.name}: {rig.detected_preset}, confidence {rig.map_confidence:.2f}, "
                               f"{len(bone_map.get('unmapped_bones', []))} unmapped bones")
 
 
-def fill_bone_map(settings, bone_map: dict) -> None:
-    settings.bone_map.clear()
+def fill_bone_map(rig, bone_map: dict) -> None:
+    """Write a bone map answer into an armature's settings (`armature_data.mogents`)."""
+    rig.bone_map.clear()
     for joint, bone in bone_map.get("mapping", {}).items():
-        pair = settings.bone_map.add()
+        pair = rig.bone_map.add()
         pair.joint, pair.bone = joint, bone or ""
     for joint in bone_map.get("missing_joints", []):
-        pair = settings.bone_map.add()
+        pair = rig.bone_map.add()
         pair.joint, pair.bone = joint, ""
-    settings.detected_preset = str(bone_map.get("preset", ""))
-    settings.map_confidence = float(bone_map.get("confidence", 0.0))
-    settings.unmapped = ", ".join(bone_map.get("unmapped_bones", []))
+    rig.detected_preset = str(bone_map.get("preset", ""))
+    rig.map_confidence = float(bone_map.get("confidence", 0.0))
+    rig.unmapped = ", ".join(bone_map.get("unmapped_bones", []))
 
 
 class MOGENTS_OT_save_bone_map(bpy.types.Operator, ExportHelper):
@@ -335,11 +443,13 @@ class MOGENTS_OT_save_bone_map(bpy.types.Operator, ExportHelper):
 
     @classmethod
     def poll(cls, context):
-        return has_text(cls, "x" if any(p.bone for p in context.scene.mogents.bone_map) else "",
-                        "The bone map is empty: detect it first")
+        if not has_armature(cls, context):
+            return False
+        return has_text(cls, "x" if any(p.bone for p in context.active_object.data.mogents.bone_map) else "",
+                        "This armature's bone map is empty: detect it first")
 
     def execute(self, context):
-        mapping = {p.joint: p.bone for p in context.scene.mogents.bone_map if p.bone}
+        mapping = {p.joint: p.bone for p in context.active_object.data.mogents.bone_map if p.bone}
         if not mapping:
             self.report({"ERROR"}, "the bone map is empty; detect it first")
             return {"CANCELLED"}
@@ -359,7 +469,7 @@ class MOGENTS_OT_load_bone_map(bpy.types.Operator, ImportHelper):
 
     @classmethod
     def poll(cls, context):
-        return idle(cls, context)
+        return idle(cls, context) and has_armature(cls, context)
 
     def execute(self, context):
         try:
@@ -371,12 +481,13 @@ class MOGENTS_OT_load_bone_map(bpy.types.Operator, ImportHelper):
         except (OSError, ValueError, KeyError, TypeError) as err:
             self.report({"ERROR"}, f"{self.filepath}: not a bone map ({err})")
             return {"CANCELLED"}
-        settings = context.scene.mogents
-        fill_bone_map(settings, {"mapping": mapping, "preset": "custom", "confidence": 1.0})
-        settings.preset = "custom"
+        rig = context.active_object.data.mogents
+        fill_bone_map(rig, {"mapping": mapping, "preset": "custom", "confidence": 1.0})
+        rig.preset = "custom"
         return {"FINISHED"}
 
 
 CLASSES = (MOGENTS_OT_generate, MOGENTS_OT_preview_variation, MOGENTS_OT_clear_variations, MOGENTS_OT_keep,
+           MOGENTS_OT_apply_to_selected,
            MOGENTS_OT_backend_start, MOGENTS_OT_backend_stop, MOGENTS_OT_detect_bone_map, MOGENTS_OT_save_bone_map,
            MOGENTS_OT_load_bone_map)

@@ -86,8 +86,9 @@ class MOGENTS_OT_library_apply(TaskOperator, bpy.types.Operator):
         if not 0 <= settings.hit_index < len(settings.hits):
             raise ValueError("search the library and pick a result first")
         hit = settings.hits[settings.hit_index]
-        armature = describe_armature(active_armature(context))
-        values = retarget_values(settings, 20.0)
+        obj = active_armature(context)
+        armature = describe_armature(obj)
+        values = retarget_values(settings, obj.data.mogents, 20.0)
         conn = connection(context)
         entry_id, label = hit.entry_id, hit.caption or hit.label
 
@@ -99,15 +100,15 @@ class MOGENTS_OT_library_apply(TaskOperator, bpy.types.Operator):
                 raise BackendError("the library entry came back without joints and features")
             values["options"]["fps"] = float(motion.get("fps", 20.0))
             tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.3)
-            return (motion, tracks[0], label) if tracks else None
+            return (motion, tracks[0], label, obj.name) if tracks else None
 
         return work
 
     def apply(self, context, result):
         if result is None:
             return
-        motion, track, label = result
-        key = motion_store.remember(motion_store.Variation(motion, track, label))
+        motion, track, label, armature = result
+        key = motion_store.remember(motion_store.Variation(motion, track, label, armature))
         action = apply_variation(context, key, preview=False)
         self.report({"INFO"}, f"applied {action.name}")
 

@@ -36,6 +36,7 @@ class Variation:
     motion: dict            # backend motion: joints, features, fps, prompt, seed
     retarget: dict          # backend /v1/retarget answer
     prompt: str
+    armature: str = ""      # the armature object the retarget answer was made for ("" : any)
 
 
 _store: dict[str, Variation] = {}

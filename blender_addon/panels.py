@@ -7,7 +7,7 @@ import textwrap
 import bpy
 
 from . import backend_process, tasks
-from .properties import preferences
+from .properties import preferences, rig_settings
 
 
 class _Panel:
@@ -107,6 +107,7 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
             row = box.row(align=True)
             row.prop(s, "push_nla")
             row.operator("mogents.keep", icon="FAKE_USER_ON")
+        layout.operator("mogents.apply_to_selected", icon="OUTLINER_OB_ARMATURE")
 
 
 class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
@@ -117,29 +118,31 @@ class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         s = context.scene.mogents
-        row = layout.row(align=True)
-        row.prop(s, "preset", text="")
-        row.operator("mogents.detect_bone_map", text="", icon="VIEWZOOM")
-        if s.detected_preset:
-            layout.label(text=f"{s.detected_preset}: confidence {s.map_confidence:.2f}")
-        if len(s.bone_map):
-            box = layout.box()
-            for pair in s.bone_map:
-                row = box.row(align=True)
-                row.label(text=pair.joint)
-                obj = context.active_object
-                if obj is not None and obj.type == "ARMATURE":
+        obj = context.active_object
+        rig = rig_settings(obj)
+        if rig is None:
+            layout.label(text="Select an armature to see its bone map", icon="INFO")
+        else:
+            layout.label(text=f"Bone map of {obj.data.name} (saved with the armature)", icon="ARMATURE_DATA")
+            row = layout.row(align=True)
+            row.prop(rig, "preset", text="")
+            row.operator("mogents.detect_bone_map", text="", icon="VIEWZOOM")
+            if rig.detected_preset:
+                layout.label(text=f"{rig.detected_preset}: confidence {rig.map_confidence:.2f}")
+            if len(rig.bone_map):
+                box = layout.box()
+                for pair in rig.bone_map:
+                    row = box.row(align=True)
+                    row.label(text=pair.joint)
                     row.prop_search(pair, "bone", obj.data, "bones", text="")
-                else:
-                    row.prop(pair, "bone", text="")
             row = layout.row(align=True)
             row.operator("mogents.save_bone_map", icon="EXPORT")
             row.operator("mogents.load_bone_map", icon="IMPORT")
-        if s.unmapped:
-            col = layout.column()
-            col.label(text="Unmapped bones (left as they are):")
-            for line in wrap_lines(s.unmapped, context):
-                col.label(text=line)
+            if rig.unmapped:
+                col = layout.column()
+                col.label(text="Unmapped bones (left as they are):")
+                for line in wrap_lines(rig.unmapped, context):
+                    col.label(text=line)
         col = layout.column(align=True)
         col.label(text="Only mapped bones get keys, each in its own", icon="INFO")
         col.label(text="rotation mode; other bones keep their keys")

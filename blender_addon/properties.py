@@ -1,8 +1,15 @@
-"""Add-on preferences and the per-scene settings the sidebar edits."""
+"""Add-on preferences, the per-scene settings the sidebar edits, and the per-armature bone map.
+
+The bone map (preset, joint -> bone pairs, what detection found) lives on the armature data
+(`bpy.types.Armature.mogents`), so each rig keeps its own map in the file and several rigs in one scene can
+be keyed from one motion. Files saved when the map was a scene setting are migrated on load
+(`migrate_scene_bone_maps`).
+"""
 
 from __future__ import annotations
 
 import bpy
+from bpy.app.handlers import persistent
 from bpy.props import (
     BoolProperty,
     CollectionProperty,
@@ -98,6 +105,24 @@ class MOGENTS_PG_hit(bpy.types.PropertyGroup):
     score: FloatProperty(description="How well this motion matches the search (higher is better)")
 
 
+class MOGENTS_PG_rig(bpy.types.PropertyGroup):
+    """Per-armature settings, stored on the armature data: its bone map and what detection found."""
+
+    preset: EnumProperty(
+        description="Which naming scheme your rig's bones follow, so the add-on knows which bone is which joint",
+        name="Bone map",
+        items=PRESET_ITEMS,
+        default="auto",
+    )
+    bone_map: CollectionProperty(
+        description="This rig's joint to bone pairs, used when the preset is Custom", type=MOGENTS_PG_bone_pair
+    )
+    bone_map_index: IntProperty(description="Active row of the bone map")
+    detected_preset: StringProperty(description="The preset the backend detected for this rig")
+    map_confidence: FloatProperty(description="How sure the detection is (1 = every joint found)")
+    unmapped: StringProperty(description="Bones the map leaves alone")
+
+
 class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     prompt: StringProperty(
         description="Describe the motion in plain words, e.g. 'a person walks forward, then waves with the right hand'",
@@ -137,19 +162,6 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     )
     show_advanced: BoolProperty(description="Show the generation settings for experts", name="Advanced", default=False)
 
-    preset: EnumProperty(
-        description="Which naming scheme your rig's bones follow, so the add-on knows which bone is which joint",
-        name="Bone map",
-        items=PRESET_ITEMS,
-        default="auto",
-    )
-    bone_map: CollectionProperty(
-        description="Joint to bone pairs used when the preset is Custom", type=MOGENTS_PG_bone_pair
-    )
-    bone_map_index: IntProperty(description="Active row of the bone map")
-    detected_preset: StringProperty(description="The preset the backend detected for this rig")
-    map_confidence: FloatProperty(description="How sure the detection is (1 = every joint found)")
-    unmapped: StringProperty(description="Bones the map leaves alone")
     root_motion: BoolProperty(
         name="Root motion", default=True, description="Move the character through space; off keeps it in place"
     )
@@ -258,20 +270,99 @@ CLASSES = (
     MOGENTS_PG_variation,
     MOGENTS_PG_bone_pair,
     MOGENTS_PG_hit,
+    MOGENTS_PG_rig,
     MOGENTS_PG_settings,
     MOGENTS_PG_status,
 )
+
+
+LEGACY_SCENE_KEYS = ("preset", "bone_map", "bone_map_index", "detected_preset", "map_confidence", "unmapped")
+
+
+def rig_settings(obj: bpy.types.Object | None) -> MOGENTS_PG_rig | None:
+    """The bone-map settings of an armature object (on its armature data), or None for anything else."""
+    if obj is None or obj.type != "ARMATURE":
+        return None
+    return obj.data.mogents
+
+
+def _legacy_pairs(raw) -> list[tuple[str, str]]:
+    pairs = []
+    for item in raw or ():
+        item = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+        pairs.append((str(item.get("joint", "")), str(item.get("bone", ""))))
+    return pairs
+
+
+def migrate_scene_bone_map(scene: bpy.types.Scene) -> list[str]:
+    """Move a bone map saved on the scene (add-on versions before the per-armature map) onto the scene's armatures.
+
+    Every armature in the scene that has no map of its own and has every bone the old map names receives it
+    (preset, pairs, detection results); the scene's old keys are removed once at least one rig took them.
+    Returns the names of the armature data that received it.
+    """
+    settings = scene.mogents
+    legacy = {key: settings.get(key) for key in LEGACY_SCENE_KEYS if settings.get(key) is not None}
+    if not legacy:
+        return []
+    pairs = _legacy_pairs(legacy.get("bone_map"))
+    preset_index = legacy.get("preset", 0)
+    preset = PRESET_ITEMS[preset_index][0] if isinstance(preset_index, int) and 0 <= preset_index < len(
+        PRESET_ITEMS) else "auto"
+    named = {bone for _, bone in pairs if bone}
+    taken = []
+    for data in {obj.data for obj in scene.objects if obj.type == "ARMATURE"}:
+        rig = data.mogents
+        if len(rig.bone_map) or rig.preset != "auto" or not named <= set(data.bones.keys()):
+            continue
+        rig.preset = preset
+        for joint, bone in pairs:
+            pair = rig.bone_map.add()
+            pair.joint, pair.bone = joint, bone
+        rig.detected_preset = str(legacy.get("detected_preset", ""))
+        rig.map_confidence = float(legacy.get("map_confidence", 0.0))
+        rig.unmapped = str(legacy.get("unmapped", ""))
+        taken.append(data.name)
+    if taken:
+        for key in legacy:
+            del settings[key]
+    return taken
+
+
+def migrate_scene_bone_maps() -> None:
+    for scene in bpy.data.scenes:
+        migrate_scene_bone_map(scene)
+
+
+@persistent
+def _migrate_on_load(_filepath: str = "") -> None:
+    migrate_scene_bone_maps()
+
+
+def _migrate_open_file() -> None:  # a timer: the file open while the add-on is enabled
+    try:
+        migrate_scene_bone_maps()
+    except (AttributeError, RuntimeError):  # restricted context or no data yet
+        pass
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.mogents = PointerProperty(type=MOGENTS_PG_settings)
+    bpy.types.Armature.mogents = PointerProperty(type=MOGENTS_PG_rig)
     bpy.types.WindowManager.mogents = PointerProperty(type=MOGENTS_PG_status)
+    bpy.app.handlers.load_post.append(_migrate_on_load)
+    bpy.app.timers.register(_migrate_open_file, first_interval=0.0)
 
 
 def unregister() -> None:
+    if _migrate_on_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_migrate_on_load)
+    if bpy.app.timers.is_registered(_migrate_open_file):
+        bpy.app.timers.unregister(_migrate_open_file)
     del bpy.types.WindowManager.mogents
+    del bpy.types.Armature.mogents
     del bpy.types.Scene.mogents
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -26,8 +26,8 @@ def generate_body(settings) -> dict:
             "steps": int(settings.steps) or None}  # 0 ("Auto" in the panel): the model's own count
 
 
-def custom_map(settings) -> dict[str, str]:
-    return {pair.joint: pair.bone for pair in settings.bone_map if pair.bone}
+def custom_map(rig) -> dict[str, str]:
+    return {pair.joint: pair.bone for pair in rig.bone_map if pair.bone}
 
 
 def retarget_options(settings, fps: float) -> dict:
@@ -48,10 +48,11 @@ def retarget_body(armature: dict, joints, settings_values: dict) -> dict:
     return body
 
 
-def retarget_values(settings, fps: float) -> dict:
-    preset = settings.preset
+def retarget_values(settings, rig, fps: float) -> dict:
+    """The retarget request's values: the bone map of `rig` (an armature's settings) and the scene's options."""
+    preset = rig.preset
     return {"preset": preset if preset != "custom" else "auto",
-            "mapping": custom_map(settings) if preset == "custom" else None,
+            "mapping": custom_map(rig) if preset == "custom" else None,
             "options": retarget_options(settings, fps)}
 
 

@@ -130,7 +130,7 @@ def fresh_scene(fps: int = 20) -> bpy.types.Scene:
     scene.render.fps, scene.render.fps_base = fps, 1.0
     settings = scene.mogents
     settings.prompt, settings.seconds, settings.seed, settings.variations = "a person walks forward", 3.0, 0, 1
-    settings.start_frame, settings.preset, settings.foot_cleanup = 1, "auto", False
+    settings.start_frame, settings.foot_cleanup = 1, False
     return scene
 
 

@@ -82,7 +82,8 @@ def _scene(rig: str) -> bpy.types.Object:
     bpy.context.view_layer.objects.active = obj
     settings = scene.mogents
     settings.prompt, settings.seconds, settings.seed, settings.steps = "a person walks forward", 3.0, 0, 4
-    settings.variations, settings.start_frame, settings.preset = 1, 1, "auto"
+    settings.variations, settings.start_frame = 1, 1
+    obj.data.mogents.preset = "auto"
     settings.foot_cleanup = False  # planted-foot IK bends the legs away from the source on purpose
     return obj
 
