@@ -48,6 +48,19 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot send {type(obj).__name__} as JSON")
 
 
+def _pid_gone(pid: int) -> bool:
+    """True only when no process has this pid on this machine (the state file's server was killed)."""
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; the connection will tell
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists under another user, or cannot be asked (Windows without the right): assume alive
+        return False
+    return False
+
+
 def _drop_none(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
@@ -78,6 +91,10 @@ class Client:
         except (OSError, ValueError, KeyError, TypeError):
             raise ServerUnavailable(None, f"no running server found (no readable state file {path}); "
                                           f"start one with `mogents serve`") from None
+        pid = state.get("pid")
+        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and _pid_gone(pid):
+            raise ServerUnavailable(None, f"the state file {path} is left over from a server that is not running "
+                                          f"(pid {pid}); start one with `mogents serve`")
         return cls(url, token or os.environ.get(TOKEN_ENV) or state.get("token"), timeout)
 
     # ------------------------------------------------------------------------------------ transport

@@ -29,21 +29,28 @@ except ImportError:  # Windows
 LOCK_FILE = ".lock"
 
 
-def _lock_fd(fd: int) -> None:
+def lock_fd(fd: int, wait: bool = True) -> bool:
+    """Lock an open file exclusively (against other processes and other open files); with `wait=False`
+    return False at once when someone else holds it."""
     if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
     import msvcrt
 
-    while True:  # LK_LOCK itself gives up after 10 s; keep waiting like flock does
+    while True:  # msvcrt has no waiting lock that waits for ever: poll
         try:
-            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-            return
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
         except OSError:
+            if not wait:
+                return False
             time.sleep(0.05)
 
 
-def _unlock_fd(fd: int) -> None:
+def unlock_fd(fd: int) -> None:
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         return
@@ -87,7 +94,7 @@ class FolderLock:
                 fd = self._open(create)
                 if fd is not None:
                     try:
-                        _lock_fd(fd)
+                        lock_fd(fd)
                     except BaseException:
                         os.close(fd)
                         raise
@@ -98,7 +105,7 @@ class FolderLock:
                 if taken and self._fd is not None:
                     fd, self._fd = self._fd, None
                     try:
-                        _unlock_fd(fd)
+                        unlock_fd(fd)
                     finally:
                         os.close(fd)
 

@@ -28,7 +28,7 @@ from .app import create_app
 from .config import ServerSettings, is_loopback, package_version
 from .registry import build_registry
 from .services import Services
-from .state import remove_state, resolve_token, write_state
+from .state import acquire_server_lock, release_server_lock, remove_state, resolve_token, write_state
 
 log = logging.getLogger("mogents.server")
 GRACEFUL_S = 2  # how long uvicorn waits for open requests (which end at once when their jobs are cancelled)
@@ -89,6 +89,7 @@ class ServerLauncher:
         self.services: Services | None = None
         self._server: _Uvicorn | None = None
         self._sock: socket.socket | None = None
+        self._lock_fd: int | None = None  # the config folder's server lock, held while serving
 
     def prepare(self) -> None:
         """Check the address, load (sha256-verified) and warm the generator, bind the socket."""
@@ -105,12 +106,19 @@ class ServerLauncher:
             start = time.perf_counter()
             generator.generate("a person walks forward", 1.0, seed=0, options=DecodeOptions(steps=2))
             log.info("warm-up generation took %.2f s", time.perf_counter() - start)
-        self.services = Services(s, generator, build_registry(folder, s.extra_models))
+        if s.write_state:  # one server per config folder (the state file is its address)
+            self._lock_fd = acquire_server_lock()
+        try:
+            self.services = Services(s, generator, build_registry(folder, s.extra_models))
+        except BaseException:
+            self._release_lock()
+            raise
         try:
             self.services.load_retrieval()
             self._sock = bind_socket(s.host, s.port)
         except BaseException:
             self.services.close()
+            self._release_lock()
             raise
         self.port = self._sock.getsockname()[1]
         self.url = url_for(s.host, self.port)
@@ -131,8 +139,14 @@ class ServerLauncher:
         finally:
             if self.settings.write_state:
                 remove_state()
+            self._release_lock()
             self._sock.close()
             self.started.clear()
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            fd, self._lock_fd = self._lock_fd, None
+            release_server_lock(fd)
 
     def _published(self) -> None:
         if self.settings.write_state:

@@ -3,11 +3,17 @@
 Clients (the CLI's `--server`, the Blender add-on, scripts) find a running server through
 `config_home()/server.json`: url, host, port, token, pid, version, started. It is written once the server
 listens (after the model is warmed up) and removed on a clean shutdown, only by the process that wrote it.
+
+One server per config folder: a running server holds an exclusive lock on `config_home()/server.lock`
+(flock; the kernel releases it when the process dies), so a second one is refused with the first's pid and
+address instead of overwriting its state file (and deleting it when it stops). A state file found while
+the lock is free is stale (its server was killed): it is replaced, with a note in the log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import time
@@ -15,9 +21,12 @@ from pathlib import Path
 
 from ..errors import MotionInputError
 from ..paths import config_home
+from ..retrieve.folder_lock import lock_fd, unlock_fd
 
 STATE_FILE = "server.json"
+LOCK_FILE = "server.lock"
 TOKEN_FILE = "token"
+log = logging.getLogger("mogents.server")
 TOKEN_ENV = "MOGENTS_TOKEN"
 
 
@@ -81,6 +90,51 @@ def read_state(path: Path | None = None) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def pid_alive(pid: object) -> bool:
+    """True when a process with this pid runs on this machine (or exists but belongs to another user)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; only the lock decides
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def acquire_server_lock() -> int:
+    """Lock the config folder for this server (an open file descriptor to pass to `release_server_lock`);
+    raises MotionInputError naming the running server when another one holds it. A state file left by a
+    server that is gone is removed."""
+    path = config_home() / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    if not lock_fd(fd, wait=False):
+        os.close(fd)
+        state = read_state() or {}
+        who = f"pid {state.get('pid')}, {state.get('url')}" if pid_alive(state.get("pid")) else "starting up"
+        raise MotionInputError(f"another mogents server ({who}) is running with the config folder {config_home()}; "
+                               "stop it first, or give this one its own folder with MOGENTS_CONFIG_DIR")
+    stale = read_state()
+    if stale is not None:
+        pid = stale.get("pid")
+        gone = "is gone" if not pid_alive(pid) else "holds no lock (an older mogents, or its pid was reused)"
+        log.warning("replacing the stale state file %s: its server (pid %s) %s", state_file_path(), pid, gone)
+        state_file_path().unlink(missing_ok=True)
+    return fd
+
+
+def release_server_lock(fd: int) -> None:
+    try:
+        unlock_fd(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_state(pid: int | None = None) -> None:

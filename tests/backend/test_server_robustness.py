@@ -164,3 +164,49 @@ def test_a_plain_generate_whose_client_left_is_cancelled(tmp_path):
         start = time.monotonic()
         assert srv.client().generate("a person waves", seconds=1.0, steps=2)["motions"]
         assert time.monotonic() - start < 5.0
+
+
+# --------------------------------------------------------------------------- one server per config folder
+
+def test_a_second_server_on_one_config_folder_is_refused_and_the_first_keeps_its_state(tmp_path):
+    first = _serve(tmp_path, "--no-retrieval")
+    try:
+        state_path = wait_for_state_file(tmp_path, first)
+        state = json.loads(state_path.read_text())
+        second = _serve(tmp_path, "--no-retrieval")
+        try:
+            code = second.wait(30)
+        except subprocess.TimeoutExpired:
+            second.send_signal(signal.SIGTERM)  # it runs beside the first: stopping it deletes the first's state
+            second.wait(30)
+            pytest.fail(f"a second server started on one config folder; state file left: {state_path.exists()}")
+        _, err = second.communicate()
+        assert code == 2 and f"another mogents server (pid {first.pid}" in err and str(tmp_path) in err, err
+        assert json.loads(state_path.read_text()) == state  # untouched
+        assert Client.from_state_file(state_path).health()["status"] == "ok"
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(10) == 0 and not state_path.exists()
+    finally:
+        _stop(first)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("pid", ["dead", "alive, not a server"])
+def test_a_stale_state_file_is_detected_and_replaced(tmp_path, pid):
+    stale_pid = _dead_pid() if pid == "dead" else os.getpid()
+    state_path = tmp_path / "server.json"
+    state_path.write_text(json.dumps({"url": "http://127.0.0.1:9", "host": "127.0.0.1", "port": 9,
+                                      "token": "old", "pid": stale_pid}))
+    if pid == "dead":  # a client is told the server is gone, instead of trying its address
+        with pytest.raises(ServerUnavailable, match=f"left over from a server that is not running \\(pid {stale_pid}"):
+            Client.from_state_file(state_path)
+    with running_server(tmp_path, warmup=False, retrieval=False) as srv:
+        state = json.loads(state_path.read_text())
+        assert state["pid"] == os.getpid() and state["url"] == srv.url
+        assert Client.from_state_file(state_path).health()["status"] == "ok"
+    assert not state_path.exists()
