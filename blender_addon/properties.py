@@ -20,6 +20,10 @@ from bpy.props import (
     StringProperty,
 )
 
+# Path settings accept "//" (relative to the .blend file); Blender 4.5+ warns unless the property says so.
+RELATIVE_PATH = ({"PATH_SUPPORTS_BLEND_RELATIVE"}
+                 if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties else set())
+
 PRESET_ITEMS = [
     ("auto", "Auto-detect", "Pick the preset whose bone names match best"),
     ("smpl", "SMPL / SMPL-X", ""),
@@ -228,30 +232,67 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
         description="Search by a video instead of text (MP4, MOV, WebM or GIF); leave empty to search by text",
         name="Video",
         subtype="FILE_PATH",
+        options=RELATIVE_PATH,
     )
     library_folder: StringProperty(
         description="A folder of motion files (BVH, .npy, .npz) to add to the library",
         name="Folder",
         subtype="DIR_PATH",
+        options=RELATIVE_PATH,
     )
     top_k: IntProperty(description="How many matches to list", name="Results", default=10, min=1, max=100)
     hits: CollectionProperty(description="Matches of the last library search", type=MOGENTS_PG_hit)
     hit_index: IntProperty(description="The match chosen to apply")
 
     render_out: StringProperty(
-        description="Folder for the rendered videos", name="Output", subtype="DIR_PATH", default="//videos"
+        description="Folder for the rendered videos. Empty: a 'videos' folder beside the .blend file, or, while "
+        "the file is not saved yet, the add-on's own user folder (the panel shows which)",
+        name="Output",
+        subtype="DIR_PATH",
+        options=RELATIVE_PATH,
+        default="",
     )
     render_engine: EnumProperty(
-        description="Render engine for the videos (Workbench is the fastest)",
+        description="Render engine for the videos (Workbench is the fastest and needs no graphics card)",
         name="Engine",
         default="BLENDER_WORKBENCH",
-        items=[("BLENDER_WORKBENCH", "Workbench", ""), ("BLENDER_EEVEE", "EEVEE", ""), ("CYCLES", "Cycles", "")],
+        items=[
+            ("BLENDER_WORKBENCH", "Workbench", "Fast solid shading; a fraction of a second per frame on a CPU"),
+            ("BLENDER_EEVEE", "EEVEE", "Lit and shaded; seconds per frame without a graphics card"),
+            ("CYCLES", "Cycles", "Path traced; slow without a graphics card"),
+        ],
     )
     render_resolution: IntProperty(
-        description="Width and height of the videos in pixels", name="Resolution", default=512, min=64, max=2048
+        description="Width and height of the videos in pixels (256 renders quickly on a CPU)",
+        name="Resolution",
+        default=256,
+        min=64,
+        max=2048,
     )
+    render_camera: EnumProperty(
+        description="How the camera frames the avatar",
+        name="Camera",
+        default="auto",
+        items=[
+            ("auto", "Auto", "Still, unless the motion travels far: then it follows"),
+            ("fit", "Still", "One still camera that frames the whole motion"),
+            ("follow", "Follow", "The camera travels with the avatar"),
+        ],
+    )
+    render_range: EnumProperty(
+        description="Which frames of the active motion to render",
+        name="Frames",
+        default="MOTION",
+        items=[
+            ("MOTION", "Whole motion", "Every frame of the motion"),
+            ("SCENE", "Scene range", "The scene's frame range (the preview range when it is on)"),
+            ("CUSTOM", "Custom", "The Start and End frames below (scene frames)"),
+        ],
+    )
+    render_frame_start: IntProperty(name="Start", default=1, description="First scene frame to render")
+    render_frame_end: IntProperty(name="End", default=60, description="Last scene frame to render")
     motions_folder: StringProperty(
-        description="Folder of .npy / .npz motions to render", name="Motions", subtype="DIR_PATH"
+        description="Folder of .npy / .npz motions to render", name="Motions", subtype="DIR_PATH", options=RELATIVE_PATH
     )
 
 

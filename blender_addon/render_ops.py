@@ -5,6 +5,11 @@ every .npy / .npz joints file in the Motions folder), writes a jobs file, and ru
 (`avatar/worker.py`) in a subprocess from a TaskOperator thread: progress comes from the worker's lines,
 Cancel kills the process and deletes the clip it was writing. The worker is the running Blender binary
 (`-b --factory-startup`), or `$MOGENTS_BLENDER`, or, under the bpy module, this Python.
+
+The defaults suit a CPU and a file that was never saved: Workbench at 256 x 256, and with the Output folder
+left empty the videos go beside the .blend file, or, before it is saved, into the add-on's user folder (the
+panel shows where). The Frames option renders the whole motion, the scene (or preview) range, or a custom
+range of scene frames; the Camera option is passed to the worker (auto, still or follow).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty
 
 from . import tasks
 from .avatar import runner
+from .edit_ops import motion_frames, scene_range
 from .motion_store import motion_meta
+from .panels import wrap_lines
 from .task_operator import TaskOperator, idle
 
 JOINTS_PER_FRAME = 22 * 3
@@ -60,13 +67,43 @@ def active_action(context: bpy.types.Context) -> bpy.types.Action:
     return anim.action
 
 
-def output_folder(path_setting: str) -> Path:
-    if not path_setting.strip():
-        raise ValueError("set the Output folder for the videos")
+def addon_user_folder(create: bool = False) -> Path:
+    """Where videos go while the .blend file is unsaved: the extension's user folder (kept across sessions and
+    upgrades), or Blender's user data folder when the add-on is not installed as an extension."""
+    try:
+        return Path(bpy.utils.extension_path_user(__package__, path="videos", create=create))
+    except ValueError:  # "the package does not name an extension"
+        return Path(bpy.utils.user_resource("DATAFILES", path="mogents/videos", create=create))
+
+
+def output_folder(path_setting: str, create: bool = False) -> Path:
+    """The folder the videos go to. Empty setting: `videos` beside the saved .blend file, else (unsaved) the
+    add-on's user folder. A folder relative to an unsaved file (`//...`) is refused with the reason."""
+    path_setting = path_setting.strip()
+    if not path_setting:
+        return Path(bpy.path.abspath("//videos")) if bpy.data.filepath else addon_user_folder(create)
     if path_setting.startswith("//") and not bpy.data.filepath:
-        raise ValueError("the Output folder is relative to the .blend file: save the file first, "
-                         "or choose an absolute folder")
+        raise ValueError(f"the Output folder {path_setting} is relative to the .blend file, which is not saved: "
+                         "save the file, choose an absolute folder, or leave Output empty")
     return Path(bpy.path.abspath(path_setting))
+
+
+def frame_span(context: bpy.types.Context, action: bpy.types.Action, count: int) -> tuple[int, int] | None:
+    """Motion frames [a, b) of the active motion that the Frames option asks for (None: all `count` frames)."""
+    settings = context.scene.mogents
+    if settings.render_range == "MOTION":
+        return None
+    if settings.render_range == "SCENE":
+        first, last = scene_range(context.scene)
+    else:
+        first, last = settings.render_frame_start, settings.render_frame_end
+        if last < first:
+            raise ValueError(f"the render range ends ({last}) before it starts ({first})")
+    meta = motion_meta(action) or {}
+    if "start_frame" not in meta or "step" not in meta:
+        raise ValueError(f"the action {action.name!r} does not record where it sits in the scene; "
+                         "render the whole motion, or apply it again with this version of the add-on")
+    return motion_frames({**meta, "frames": min(int(meta.get("frames", count)), count)}, first, last)
 
 
 def folder_motions(folder_setting: str) -> list[Path]:
@@ -126,6 +163,13 @@ class MOGENTS_OT_render_videos(TaskOperator, bpy.types.Operator):
             action = active_action(context)
             joints, fps = action_joints(action)
             name = clip_name(action.name)
+            span = frame_span(context, action, len(joints))
+            if span is not None:
+                a, b = span
+                meta = motion_meta(action)
+                first = meta["start_frame"] + meta["step"] * a
+                last = meta["start_frame"] + meta["step"] * (b - 1)
+                joints, name = joints[a:b], f"{name}_f{int(round(first))}-{int(round(last))}"
             return [{"name": name, "joints": joints, "output": str(out_dir / f"{name}.mp4"), "avatar": avatar,
                      "fps": fps}]
         clips = []
@@ -142,7 +186,9 @@ class MOGENTS_OT_render_videos(TaskOperator, bpy.types.Operator):
         out_dir = output_folder(settings.render_out)
         clips = self._clips(context, out_dir)
         render_settings = {"engine": ENGINES[settings.render_engine],
-                           "resolution": int(settings.render_resolution) // 2 * 2}  # H.264 needs even sizes
+                           "resolution": int(settings.render_resolution) // 2 * 2,  # H.264 needs even sizes
+                           "camera": settings.render_camera}
+        out_dir.mkdir(parents=True, exist_ok=True)
         executable = worker_executable()
 
         def work(progress, cancelled):
@@ -196,9 +242,23 @@ class MOGENTS_PT_render(bpy.types.Panel):
         task = tasks.current()
         busy = task is not None and not task.state.done
         layout.prop(settings, "render_out")
+        try:
+            where = str(output_folder(settings.render_out))
+        except ValueError as err:
+            layout.label(text=str(err).split(":")[0], icon="ERROR")
+        else:
+            col = layout.column(align=True)
+            for i, line in enumerate(wrap_lines(f"Videos go to {where}", context, max_lines=4)):
+                col.label(text=line, icon="FILE_FOLDER" if i == 0 else "BLANK1")
         row = layout.row(align=True)
         row.prop(settings, "render_engine", text="")
         row.prop(settings, "render_resolution", text="Size")
+        layout.prop(settings, "render_camera")
+        layout.prop(settings, "render_range")
+        if settings.render_range == "CUSTOM":
+            row = layout.row(align=True)
+            row.prop(settings, "render_frame_start")
+            row.prop(settings, "render_frame_end")
         col = layout.column()
         col.enabled = not busy
         col.operator(MOGENTS_OT_render_videos.bl_idname, text="Render active motion", icon="RENDER_ANIMATION")
