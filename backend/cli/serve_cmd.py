@@ -1,7 +1,8 @@
 """`mogents serve`: the backend HTTP service the Blender panel (and any script) talks to.
 
     mogents serve [--host 127.0.0.1] [--port 0] [--token T] [--model DIR] [--device auto|cpu|cuda] [--allow-remote]
-                  [--retrieval-model DIR] [--library DIR] [--max-body-mb 64] [--batch-window-ms 5]
+                  [--retrieval-model DIR] [--library DIR] [--library-root DIR ...] [--max-body-mb 64]
+                  [--batch-window-ms 5]
 
 The chosen address and the token go to `config_home()/server.json` (0600) once the model is loaded and
 warmed up; clients (`--server` in the CLI, `backend.client.Client.from_state_file()`) read it from there.
@@ -25,6 +26,7 @@ def run_serve(args: argparse.Namespace) -> int:
         extra_models=[Path(p) for p in args.extra_model or ()], device=args.device, threads=args.threads,
         retrieval=not args.no_retrieval, retrieval_model=Path(args.retrieval_model) if args.retrieval_model else None,
         library=Path(args.library) if args.library else None,
+        library_roots=[Path(p) for p in args.library_root or ()],
         allow_remote=args.allow_remote, max_body_bytes=int(args.max_body_mb * 1024 * 1024) or DEFAULT_MAX_BODY_BYTES,
         batch_window_s=args.batch_window_ms / 1000.0, log_level=args.log_level)
     launcher = ServerLauncher(settings)
@@ -49,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retrieval-model", help="retrieval model folder (default: the shipped one)")
     p.add_argument("--no-retrieval", action="store_true", help="do not load a retrieval model (no search, no library)")
     p.add_argument("--library", help="motion library folder (default: $MOGENTS_HOME/library)")
+    p.add_argument("--library-root", action="append", metavar="DIR",
+                   help="a folder POST /v1/library/add may read under (repeatable); with --allow-remote only these "
+                        "are allowed (none given: no folder), other paths get 403")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
     p.add_argument("--allow-remote", action="store_true",

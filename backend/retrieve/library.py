@@ -163,6 +163,13 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
     write_atomic(path, write)
 
 
+def _check_within(path: Path, roots: Sequence[Path]) -> None:
+    resolved = path.resolve()
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        raise MotionInputError(f"outside the library roots ({', '.join(str(r) for r in roots)}); links are "
+                               "followed, and this one leads elsewhere", str(path))
+
+
 def check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= int(k) <= MAX_K:
         raise MotionInputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
@@ -371,13 +378,16 @@ class MotionLibrary:
         return motion
 
     def add_folder(self, path: str | Path, runtime: RetrievalRuntime, progress: Progress | None = None,
-                   cancel: Cancel | None = None, split: str | None = None) -> AddReport:
+                   cancel: Cancel | None = None, split: str | None = None,
+                   roots: Sequence[Path] | None = None) -> AddReport:
         """Add every motion under `path` (see `importers.find_motions`) that is not in the library yet.
 
         A source whose content (sha256) is already stored is skipped unread; a broken one goes into
         `failed` with the reason; only regular files are read (a FIFO or a device is reported, not opened).
         `progress(i, n)` after each source; `cancel()` returning True stops before the next source (or
         while hashing a big one), keeping what was added. Motions are embedded and committed in batches.
+        With `roots` (resolved folders; the server's --library-root), a source whose real path (links
+        followed) lies outside all of them is reported as failed, unread.
         """
         sources = find_motions(path, split)  # raises before anything changes when there is nothing to add
         if not runtime.info.has("motion"):
@@ -391,6 +401,8 @@ class MotionLibrary:
                 report.cancelled = True
                 break
             try:
+                if roots is not None:
+                    _check_within(source.path, roots)
                 sha = source_digest(source.path, cancel)
                 if sha is None:  # cancelled while reading
                     report.cancelled = True

@@ -3,7 +3,8 @@
 Every route needs the bearer token except `GET /healthz` (liveness, no data). The OpenAPI schema is served
 at `/openapi.json` behind the token like the API itself (it lists the routes; nothing there is public);
 the interactive /docs pages are off because a browser cannot send the token.
-Errors are always `{"error": "..."}`: 400 bad input, 401 token, 403 host, 404 unknown id or route, 409 a
+Errors are always `{"error": "..."}`: 400 bad input, 401 token, 403 host or a library path outside the
+allowed roots, 404 unknown id or route, 409 a
 cancelled request, 413 too large, 422 schema validation, 429 too many jobs, 503 the server is shutting
 down; 500 only for genuine bugs, whose traceback goes to the log.
 """
@@ -24,7 +25,7 @@ from .auth import RequestGuard
 from .config import ServerSettings, bound_host_names, package_version
 from .jobs import Cancelled, TooManyJobs
 from .schemas import RetrieveRequest
-from .services import SHUTTING_DOWN, Services
+from .services import SHUTTING_DOWN, ForbiddenPath, Services
 
 log = logging.getLogger("mogents.server")
 
@@ -66,6 +67,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.app.state.services.shutting_down:
             return _error(503, SHUTTING_DOWN)
         return _error(409, "the job was cancelled")
+
+    @app.exception_handler(ForbiddenPath)
+    async def forbidden(_: Request, err: ForbiddenPath) -> JSONResponse:
+        return _error(403, str(err))
 
     @app.exception_handler(TooManyJobs)
     async def too_many(_: Request, err: TooManyJobs) -> JSONResponse:

@@ -21,6 +21,7 @@ class ServerSettings:
     retrieval: bool = True                     # load the retrieval model (text/motion search, library)
     retrieval_model: Path | None = None        # retrieval folder (None: the shipped default)
     library: Path | None = None                # motion library folder (None: data_home()/library)
+    library_roots: list[Path] = field(default_factory=list)  # folders /v1/library/add may read (see below)
     device: str = "auto"
     threads: int | None = None                 # ONNX Runtime intra-op threads (None: all cores)
     allow_remote: bool = False
@@ -34,6 +35,16 @@ class ServerSettings:
     warmup: bool = True
     write_state: bool = True                   # write config_home()/server.json once listening
     log_level: str = "info"
+
+
+def library_add_roots(settings: ServerSettings) -> list[Path] | None:
+    """The folders `/v1/library/add` may read under (resolved), or None for anywhere.
+
+    Given `--library-root` folders bound it always; without them a loopback server (the user's own
+    machine) may read any path, and a server with --allow-remote none (an empty list)."""
+    if settings.library_roots:
+        return [Path(root).resolve() for root in settings.library_roots]
+    return [] if settings.allow_remote else None
 
 
 def is_loopback(host: str) -> bool:

@@ -99,6 +99,9 @@ class ServerLauncher:
                                    f"machines (anyone with the token can then use the server)")
         if not 0 <= s.port <= 65535:
             raise MotionInputError(f"port must be 0..65535, got {s.port}")
+        for root in s.library_roots:
+            if not Path(root).is_dir():
+                raise MotionInputError("--library-root must be an existing folder", str(root))
         self.token = resolve_token(s.token)
         folder = Path(s.model) if s.model else DEFAULT_MODEL
         generator = self._generator or load_generator(folder, s.device, s.threads)

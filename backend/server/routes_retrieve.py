@@ -5,7 +5,8 @@
   (and optional `text`, `k` parts). A video answers 422 while the retrieval model has no video encoder.
 - GET /v1/library -> {"entries": [...], "info": {...}}; GET /v1/library/{id} -> {"entry", "motion"} where
   the motion has the shape /v1/generate returns, so it can be applied like a generation.
-- POST /v1/library/add {folder, split?} -> a job (202; progress stage "add", cancellable);
+- POST /v1/library/add {folder, split?} -> a job (202; progress stage "add", cancellable); 403 for a folder
+  outside the `--library-root` folders (under --allow-remote: any folder when none was given);
   DELETE /v1/library/{id} -> {"removed": [entry]}.
 """
 

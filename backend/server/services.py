@@ -22,7 +22,7 @@ from ..generate.generator import Generator
 from ..generate.regions import check_frames
 from ..motion.parts import resolve_selection
 from .batching import GenerateBatcher, GenerateParams
-from .config import ServerSettings
+from .config import ServerSettings, library_add_roots
 from .jobs import Cancelled, Job, JobManager
 from .motion_io import features_motion
 from .registry import ModelEntry, short_digest
@@ -36,6 +36,10 @@ Progress = Callable[[str, int, int], None]
 log = logging.getLogger("mogents.server")
 SHUTDOWN_TIMEOUT_S = 2.0   # how long closing waits for work that does not stop when cancelled
 SHUTTING_DOWN = "the server is shutting down; the job was cancelled"
+
+
+class ForbiddenPath(Exception):
+    """A path the server may not read for this client (HTTP 403)."""
 
 
 def map_future(source: Future, fn: Callable[[Any], Any]) -> Future:
@@ -69,6 +73,7 @@ class Services:
                                settings.max_finished_jobs)
         self.batcher = GenerateBatcher(generator, settings.batch_window_s, settings.max_batch_rows)
         self.library = MotionLibrary(settings.library)
+        self.library_roots = library_add_roots(settings)  # None: any path (loopback without --library-root)
         self.retrieval: RetrievalRuntime | None = None
         self.retrieval_problem: str | None = "retrieval is switched off" if not settings.retrieval else None
         self.retrieval_digest = ""
@@ -141,7 +146,24 @@ class Services:
                                                      start=start)}
         return work
 
+    def check_library_path(self, folder: str) -> None:
+        """Raise ForbiddenPath unless `folder` (links resolved) lies under the allowed library roots."""
+        roots = self.library_roots
+        if roots is None:
+            return
+        if not roots:
+            raise ForbiddenPath("adding folders to the library is off on a server reachable from other machines "
+                                "(--allow-remote); start it with --library-root DIR to allow the folders under DIR")
+        try:
+            resolved = Path(folder).resolve()
+        except (OSError, ValueError, RuntimeError):
+            raise ForbiddenPath(f"{folder}: cannot resolve the path") from None
+        if not any(resolved == root or root in resolved.parents for root in roots):
+            raise ForbiddenPath(f"{folder}: outside the library roots this server may read "
+                                f"({', '.join(str(r) for r in roots)}; --library-root)")
+
     def _library_add_work(self, req: LibraryAddRequest) -> Callable[[Job], dict]:
+        self.check_library_path(req.folder)
         runtime = self.require_retrieval()
         try:  # a wrong path fails now; the folder is searched in the job (it may be big)
             found = Path(req.folder).exists()
@@ -152,7 +174,8 @@ class Services:
 
         def work(job: Job) -> dict:
             report = self.library.add_folder(req.folder, runtime, progress=lambda i, n: job.note("add", i, n),
-                                             cancel=job.cancel_event.is_set, split=req.split)
+                                             cancel=job.cancel_event.is_set, split=req.split,
+                                             roots=self.library_roots)
             if report.cancelled:  # what was added before the cancel stays in the library
                 raise Cancelled()
             return {"added": [e.to_json() for e in report.added], "skipped": report.skipped,

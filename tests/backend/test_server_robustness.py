@@ -210,3 +210,51 @@ def test_a_stale_state_file_is_detected_and_replaced(tmp_path, pid):
         assert state["pid"] == os.getpid() and state["url"] == srv.url
         assert Client.from_state_file(state_path).health()["status"] == "ok"
     assert not state_path.exists()
+
+
+# ------------------------------------------------------------------------- library paths under --allow-remote
+
+def _add_status(srv, folder: Path, via_jobs: bool = False) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    body = {"kind": "library_add", "params": {"folder": str(folder)}} if via_jobs else {"folder": str(folder)}
+    conn.request("POST", "/v1/jobs" if via_jobs else "/v1/library/add", json.dumps(body),
+                 {"Authorization": f"Bearer {srv.token}", "Content-Type": "application/json"})
+    response = conn.getresponse()
+    status, answer = response.status, json.loads(response.read())
+    conn.close()
+    return status, answer
+
+
+def test_allow_remote_without_library_roots_refuses_every_folder(tmp_path):
+    clips = _clip_folder(tmp_path / "clips", clips=1)
+    with running_server(tmp_path / "config", warmup=False, allow_remote=True) as srv:
+        for via_jobs in (False, True):
+            status, answer = _add_status(srv, clips, via_jobs)
+            assert status == 403 and "--library-root" in answer["error"], answer
+        assert not srv.services.jobs.list()  # nothing started
+
+
+def test_library_roots_bound_what_library_add_may_read(tmp_path):
+    root = _clip_folder(tmp_path / "root" / "clips", clips=2).parent
+    outside = _clip_folder(tmp_path / "outside", clips=1)
+    (root / "escape").symlink_to(outside, target_is_directory=True)
+    os.symlink(next(outside.glob("*.npy")), root / "clips" / "linked_out.npy")
+    with running_server(tmp_path / "config", warmup=False, allow_remote=True, library_roots=[root]) as srv:
+        for path in (outside, root / ".." / "outside", root / "escape", Path("/etc")):
+            for via_jobs in (False, True):
+                status, answer = _add_status(srv, path, via_jobs)
+                assert status == 403 and "outside the library roots" in answer["error"], (path, answer)
+                assert str(root.resolve()) in answer["error"]
+        status, answer = _add_status(srv, root / "clips")
+        assert status == 202
+        done = srv.client().wait_job(answer["id"], interval=0.05, timeout=20)
+        failed = {Path(f["source"]).name: f["reason"] for f in done["result"]["failed"]}
+        assert list(failed) == ["linked_out.npy"] and "outside the library roots" in failed["linked_out.npy"]
+        assert done["result"]["entries"] == 2
+
+
+def test_library_roots_must_be_folders(tmp_path):
+    from backend.cli.main import main
+
+    code = main(["serve", "--no-retrieval", "--library-root", str(tmp_path / "missing")])
+    assert code == 2
