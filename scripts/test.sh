@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: set up both environments, lint, then run every test this machine can run.
 #   .venv          all tests except the `blender` ones (gpu tests skip themselves without CUDA)
-#   .venv-blender  the `blender` tests, against real bpy 5.0.1 headless
+#   .venv-blender* the `blender` tests, against real bpy 4.2, 4.5 and 5.0.1 headless, one venv each
+#                  (scripts/test_blender_versions.sh makes the 4.x ones on first use)
 # Extra arguments go to both pytest runs (e.g. -x, -k NAME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +11,5 @@ echo "[test] ruff"
 .venv/bin/ruff check .
 echo "[test] pytest (.venv)"
 .venv/bin/python -m pytest -m "not blender" "$@"
-echo "[test] pytest (.venv-blender, bpy)"
-set +e
-.venv-blender/bin/python -m pytest -m blender tests/blender "$@"
-rc=$?
-set -e
-if [[ $rc -eq 5 ]]; then echo "[test] no blender tests collected"; exit 1; fi
-exit $rc
+echo "[test] pytest (bpy 4.2 LTS, 4.5 LTS, 5.0: one venv each)"
+exec bash scripts/test_blender_versions.sh -- "$@"
