@@ -85,18 +85,19 @@ def test_sigterm_ends_the_server_within_5_s_even_with_a_stuck_job(tmp_path):
 
 def test_a_cancelled_library_add_of_special_files_stops(tmp_path):
     folder = _clip_folder(tmp_path / "clips", clips=2)
-    os.mkfifo(folder / "x.bvh")
-    os.symlink("/dev/zero", folder / "x.npy")
+    os.mkfifo(folder / "a.bvh")                 # first in name order: the job meets it at once
+    os.symlink("/dev/zero", folder / "b.npy")
     with running_server(tmp_path / "config", warmup=False) as srv:
         client = srv.client(timeout=30)
         job = client.library_add(folder)
+        _wait(lambda: client.job(job["id"])["status"] != "queued", what="the job starting")
         client.cancel_job(job["id"])
         _wait(lambda: client.job(job["id"])["status"] in FINISHED, timeout=10, what="the cancelled job ending")
         # the same folder again, not cancelled: the special files are reported, the clips added
         done = client.wait_job(client.library_add(folder)["id"], interval=0.05, timeout=20)
         assert done["status"] == "done", done
         failed = {Path(f["source"]).name: f["reason"] for f in done["result"]["failed"]}
-        assert sorted(failed) == ["x.bvh", "x.npy"] and all("not a regular file" in r for r in failed.values())
+        assert sorted(failed) == ["a.bvh", "b.npy"] and all("not a regular file" in r for r in failed.values())
         assert done["result"]["entries"] == 2
 
 
