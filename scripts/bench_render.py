@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from backend.avatar.render import RenderSettings, render_motion  # noqa: E402
 from backend.motion.skeleton import SMPL22  # noqa: E402
-from blender_addon.avatar.render import RenderSettings, render_motion  # noqa: E402
 from tests.fixtures.synthetic_motion import walking_joints  # noqa: E402
 
 DEFAULT_FRAMES = {"workbench": 40, "cycles": 20, "eevee": 4}

@@ -1,6 +1,7 @@
-"""Find a Blender to render with, and run the add-on's avatar worker in it, one event per protocol line.
+"""Find a Blender to render with, and run the avatar worker in it, one event per protocol line.
 
-The worker (`blender_addon/avatar/worker.py`, see its docstring for the jobs file and the protocol) runs
+The worker (`backend/avatar/worker.py`, installed with the package and copied into the add-on by
+`build_addon.py`; see its docstring for the jobs file and the protocol) runs
 under a Blender binary (`blender -b --factory-startup --python worker.py -- --jobs J`) or under a Python
 that has the `bpy` module (`python worker.py --jobs J`).
 """
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from ..errors import MotionInputError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKER_SCRIPT = REPO_ROOT / "blender_addon" / "avatar" / "worker.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # a source checkout's root (site-packages when installed)
+WORKER_SCRIPT = Path(__file__).resolve().parents[1] / "avatar" / "worker.py"
 TAGS = ("MOGENTS-READY", "MOGENTS-PROGRESS", "MOGENTS-FRAME", "MOGENTS-ERROR")
 
 
@@ -50,7 +51,8 @@ def find_blender(explicit: str | None = None, environ: Mapping[str, str] | None 
 
 def worker_command(executable: Path, jobs: Path, script: Path = WORKER_SCRIPT) -> list[str]:
     if not script.is_file():
-        raise MotionInputError(f"the avatar render worker is missing ({script}); run from a source checkout")
+        raise MotionInputError(f"the avatar render worker is missing ({script}); the installation is incomplete, "
+                               "reinstall mogents-studio")
     if executable.name.lower().startswith("python"):
         return [str(executable), str(script), "--jobs", str(jobs)]
     return [str(executable), "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(script),

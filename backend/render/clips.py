@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..avatar.outputs import partial_path
 from ..errors import MotionInputError
 
 
@@ -83,8 +84,8 @@ def output_path(out_dir: Path, name: str, layout: str) -> Path:
 
 
 def partial_output(output: Path) -> Path:
-    """Where the worker writes before renaming (same rule as blender_addon/avatar/outputs.py)."""
-    return output.with_name(f"{output.stem}.partial{output.suffix}")
+    """Where the worker writes before renaming (the worker's own rule, `backend/avatar/outputs.py`)."""
+    return partial_path(output)
 
 
 def is_finished(output: Path, layout: str) -> bool:

@@ -1,14 +1,11 @@
-"""Headless avatar video renderer: animate a procedural avatar with SMPL-22 joint positions, render RGB frames.
+"""Source checkouts only: the add-on's avatar renderer is `backend/avatar`, kept once for both sides.
 
-Runs inside Blender's Python (bpy, numpy and the standard library only; nothing from `backend`), either in a
-background Blender started by the add-on's render operator or by `mogents render videos`
-(see `worker.py` for the command line and the progress protocol).
-
-Modules: `smpl` (skeleton constants, checks, axes), `shapes` (mesh primitives), `avatars` (the avatar
-designs and how one is built), `motion_rig` (one keyed object per body segment), `scene` (camera, light,
-floor, world, engine), `render` (one motion to MP4, a frame folder or sampled frames), `worker` (a list of
-clips), `runner` (start the worker as a subprocess and follow its progress), `outputs` (partial-output
-naming) and `sampling` (which frames sampled-frame mode renders); the last three use the standard library only.
-
-Importing the package imports nothing else, so `runner` loads without bpy.
+`mogents render videos` runs that package's worker from the installed backend, and `build_addon.py` copies
+the folder into the add-on zip as `avatar/`, replacing this file. Here, in the repository, it points the
+`avatar` subpackage at that folder, so `from .avatar import runner` works when the add-on is imported from
+the checkout (the Blender tests, scripts). Nothing in `backend/avatar` imports the rest of `backend`.
 """
+
+from pathlib import Path
+
+__path__ = [str(Path(__file__).resolve().parents[2] / "backend" / "avatar")]

@@ -64,7 +64,7 @@ def test_sampling_takes_segment_centres_and_matches_the_renderer():
     assert sample_indices(50, 8).tolist() == [3, 9, 15, 21, 28, 34, 40, 46]
     assert sample_indices(8, 8).tolist() == list(range(8))
     assert sample_indices(3, 8).tolist() == [0, 0, 0, 1, 1, 2, 2, 2]  # fewer frames than samples: repeats
-    spec = importlib.util.spec_from_file_location("avatar_sampling", REPO / "blender_addon/avatar/sampling.py")
+    spec = importlib.util.spec_from_file_location("avatar_sampling", REPO / "backend/avatar/sampling.py")
     renderer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(renderer)
     for count in (1, 2, 7, 8, 9, 50, 199, 1000):

@@ -16,13 +16,13 @@ bpy = pytest.importorskip("bpy")
 
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 
+from backend.avatar import runner  # noqa: E402
+from backend.avatar.avatars import AVATARS, pick_avatar  # noqa: E402
+from backend.avatar.render import RenderSettings, render_motion  # noqa: E402
+from backend.avatar.sampling import sample_indices  # noqa: E402
+from backend.avatar.scene import plan_camera  # noqa: E402
+from backend.avatar.smpl import JOINT_NAMES, PARENTS, to_blender_axes  # noqa: E402
 from backend.motion.skeleton import SMPL22  # noqa: E402
-from blender_addon.avatar import runner  # noqa: E402
-from blender_addon.avatar.avatars import AVATARS, pick_avatar  # noqa: E402
-from blender_addon.avatar.render import RenderSettings, render_motion  # noqa: E402
-from blender_addon.avatar.sampling import sample_indices  # noqa: E402
-from blender_addon.avatar.scene import plan_camera  # noqa: E402
-from blender_addon.avatar.smpl import JOINT_NAMES, PARENTS, to_blender_axes  # noqa: E402
 from tests.fixtures.synthetic_motion import walking_joints  # noqa: E402
 
 pytestmark = pytest.mark.blender

@@ -2,7 +2,7 @@
 
 Run it with Blender's Python or with Blender itself:
 
-    BLENDER_PYTHON -m blender_addon.avatar.worker --jobs JOBS.json
+    BLENDER_PYTHON -m backend.avatar.worker --jobs JOBS.json          (from a source checkout)
     BLENDER_PYTHON path/to/avatar/worker.py --jobs JOBS.json
     blender -b --factory-startup --python path/to/avatar/worker.py -- --jobs JOBS.json
 
