@@ -26,6 +26,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs bpy (run in .venv-blender)"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Token and text-embedding caches go to a temporary folder, never the user's ~/.cache/mogents."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MOGENTS_CACHE", str(tmp_path_factory.mktemp("mogents-cache")))
+    yield
+    patch.undo()
+
+
 # --- small datasets in the real HumanML3D / KIT-ML layout (tests/fixtures/humanml_layout.py) ---
 
 @pytest.fixture

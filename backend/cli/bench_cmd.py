@@ -55,6 +55,21 @@ def run_bench_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench_train(args: argparse.Namespace) -> int:
+    from training.train.bench import bench_train, format_table
+    from training.train.config import load_config
+
+    overrides = list(args.set or [])
+    if args.data:
+        overrides.append(f"data.root={args.data}")
+    config = load_config(args.config, overrides)
+    rows = bench_train(args.kind, config, args)
+    print(format_table(args.kind, rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks that print tables")
     bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
@@ -79,6 +94,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--threads", type=int, help="server's ONNX Runtime threads (default: all cores)")
     s.add_argument("--json", help="also write the numbers as JSON")
     s.set_defaults(func=run_bench_serve)
+    t = bsub.add_parser("train", help="training throughput: the path before and now, side by side")
+    t.add_argument("kind", choices=("vq", "mask", "residual"))
+    t.add_argument("--config", required=True, help="training config (TOML)")
+    t.add_argument("--data", help="dataset folder (overrides [data] root)")
+    t.add_argument("--set", action="append", metavar="SEC.KEY=VAL", help="override a config value (repeatable)")
+    t.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
+    t.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    t.add_argument("--rounds", type=int, default=2, help="interleaved runs per path; the median is shown (default 2)")
+    t.add_argument("--batch", type=int, help="batch size (default: the config's)")
+    t.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+    t.add_argument("--accuracy-steps", type=int, default=0,
+                   help="also train each path this many steps and report its validation metric")
+    t.add_argument("--json", help="also write the numbers as JSON")
+    t.set_defaults(func=run_bench_train)
     r = bsub.add_parser("retrieve", help="retrieval encoders' latency and throughput; text search over a large library")
     from ..retrieve.bench import add_arguments, run
 

@@ -57,6 +57,10 @@ class TextMotionDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self._random.set_epoch(epoch)
 
+    def lengths(self) -> list[int]:
+        """Each item's frames before the random crop (at most max_motion_length), for length bucketing."""
+        return [min(e.length, self.config.max_motion_length) for e in self.entries]
+
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self.entries):
             raise IndexError(index)

@@ -96,8 +96,13 @@ class ResidualVQ(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x (..., D) -> (quantised with straight-through gradient, indices (..., Q), commitment loss).
 
-        Dropped layers get index -1.
+        Dropped layers get index -1. Always in fp32, also under bf16 autocast: nearest-code search and
+        the EMA statistics are too sensitive for bf16 rounding.
         """
+        with torch.autocast(x.device.type, enabled=False):
+            return self._forward(x.float())
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         shape = x.shape
         flat = x.reshape(-1, shape[-1])
         active = self.num_quantizers
@@ -118,6 +123,7 @@ class ResidualVQ(nn.Module):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Indices (..., Q) for x (..., D), all layers, no codebook update."""
+        x = x.float()
         shape = x.shape
         residual = x.reshape(-1, shape[-1])
         out = []

@@ -90,6 +90,45 @@ class SentenceEncoder(nn.Module):
                 self._cache[t] = e
         return torch.stack([self._cache[t] for t in texts])
 
+    def model_key(self) -> str:
+        """A checksum of the text model's files and settings: embeddings cached under it never go stale."""
+        import hashlib
+
+        h = hashlib.sha256(f"{self.kind}:{self.max_tokens}".encode())
+        for f in sorted(Path(self.path).rglob("*")):
+            if f.is_file() and f.suffix in (".json", ".txt", ".safetensors", ".bin", ".model"):
+                h.update(f.name.encode())
+                with open(f, "rb") as fh:
+                    for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                        h.update(chunk)
+        return h.hexdigest()[:20]
+
+    def precompute(self, texts: list[str], cache_dir: str | Path | None = None) -> int:
+        """Embed every distinct text once, in large batches, reading and extending a disk cache kept per
+        text model (`<cache_dir>/text/<model_key>.pt`). Returns how many texts had to be encoded."""
+        import os
+        import tempfile
+
+        from training.data.token_cache import default_cache_dir
+
+        path = Path(cache_dir or default_cache_dir()) / "text" / f"{self.model_key()}.pt"
+        if path.is_file():
+            try:
+                stored = torch.load(path, map_location="cpu", weights_only=True)
+                self._cache.update(zip(stored["texts"], stored["embeddings"], strict=True))
+            except (RuntimeError, OSError, EOFError, KeyError, ValueError):
+                pass  # unreadable: rebuilt below
+        missing = sorted(set(texts) - set(self._cache))
+        if missing:
+            self.encode(missing)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            names = sorted(self._cache)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            os.close(fd)
+            torch.save({"texts": names, "embeddings": torch.stack([self._cache[t] for t in names])}, tmp)
+            os.replace(tmp, path)
+        return len(missing)
+
     def train(self, mode: bool = True) -> SentenceEncoder:  # frozen: always in eval mode
         super().train(False)
         return self

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .attention import encoder_layer
+
 
 @dataclass
 class Transformer2DConfig:
@@ -31,6 +33,7 @@ class Transformer2DConfig:
     dropout: float = 0.1
     attention: tuple[str, ...] = ("2d", "spatial", "temporal")
     cond_drop: float = 0.1        # classifier-free guidance dropout of the text
+    attention_impl: str = "sdpa"  # "sdpa" (fused attention) or "reference" (nn.TransformerEncoderLayer)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -60,9 +63,9 @@ def position_encoding_2d(frames: int, joints: int, dim: int) -> torch.Tensor:
     return torch.cat([t[:, None].expand(frames, joints, -1), j[None].expand(frames, joints, -1)], dim=-1)
 
 
-def _layer(cfg: Transformer2DConfig) -> nn.TransformerEncoderLayer:
-    return nn.TransformerEncoderLayer(cfg.dim, cfg.heads, cfg.ff, cfg.dropout, activation="gelu", batch_first=True,
-                                      norm_first=True)
+def _layer(cfg: Transformer2DConfig, kind: str) -> nn.Module:
+    # joint-spatial and joint-temporal attention only see short sequences (J tokens, F+1 <= 50 rows)
+    return encoder_layer(cfg.dim, cfg.heads, cfg.ff, cfg.dropout, cfg.attention_impl, short=kind != "2d")
 
 
 class TokenMapBackbone(nn.Module):
@@ -78,7 +81,7 @@ class TokenMapBackbone(nn.Module):
         self.register_buffer("pos", position_encoding_2d(cfg.max_frames + 1, cfg.num_joints, cfg.dim),
                              persistent=False)
         self.blocks = nn.ModuleList(
-            nn.ModuleDict({kind: _layer(cfg) for kind in cfg.attention}) for _ in range(cfg.layers))
+            nn.ModuleDict({kind: _layer(cfg, kind) for kind in cfg.attention}) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(cfg.dim)
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, frame_valid: torch.Tensor,

@@ -21,6 +21,7 @@ from training.data.layout_reader import load_features
 from training.data.normalize import Normalizer
 from training.data.source import open_source
 from training.data.text_motion import TextMotionDataset
+from training.data.token_cache import TokenCropDataset, load_or_build
 from training.data.windows import MotionWindowDataset
 from training.eval.metrics import mpjpe
 from training.models.masking import bert_corrupt, sample_mask
@@ -104,6 +105,7 @@ class VQTask:
 
     def loss(self, model, batch, step):
         recon, _, commit = model(batch)
+        recon = recon.float()
         rec = F.smooth_l1_loss(recon, batch)
         pos = F.smooth_l1_loss(recon[..., self.layout.ric], batch[..., self.layout.ric])
         return {"loss": rec + self.pos_weight * pos + self.commit_weight * commit, "recon": rec,
@@ -165,6 +167,17 @@ class _TokenTask:
         self.max_frames = self._train.config.max_motion_length // self.time_factor
         # [masking] spatial = false: the ablation that masks whole time steps only (all joints of a frame)
         self.spatial_masking = bool(config.get("masking", {}).get("spatial", True)) and self.columns > 1
+        # [data] token_cache = false: encode every batch with the VQ (the path before the cache)
+        self.token_cache_path: Path | None = None
+        self._train_items = self._train
+        if bool(config["data"].get("token_cache", True)):
+            maps, self.token_cache_path = load_or_build(self.vq, self.vq_path, self._train, self.time_factor,
+                                                        config["data"].get("cache_dir"), progress=True)
+            self._train_items = TokenCropDataset(self._train, maps, self.time_factor)
+        # every caption once, in large batches (and from the disk cache of this text model when present)
+        if bool(config.get("text", {}).get("precompute", True)):
+            self.text.precompute([c.text for ds in (self._train, self._val) for e in ds.entries for c in e.captions],
+                                 config["data"].get("cache_dir"))
 
     def transformer_config(self) -> Transformer2DConfig:
         cfg = dict(self.model_cfg)
@@ -174,19 +187,28 @@ class _TokenTask:
                                    max_frames=self.max_frames, text_dim=self.text.dim, **cfg)
 
     def train_dataset(self):
-        return self._train
+        return self._train_items
 
     def collate(self, items):
+        if "ids" in items[0]:  # cached token maps: cut the padded token axis to the longest item
+            lengths = torch.tensor([it["length"] for it in items], dtype=torch.long)
+            rows = int(lengths.max()) // self.time_factor
+            return {"ids": torch.stack([it["ids"][:rows] for it in items]), "length": lengths,
+                    "text": self.text.encode([it["text"] for it in items])}
         batch = trim_to_longest(collate(items))
         return {"motion": batch["motion"], "length": batch["length"], "text": self.text.encode(batch["text"])}
 
     @torch.no_grad()
     def tokens(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """VQ ids (B, F, J, Q) with pad beyond each length, token lengths (B,), frame_valid (B, F)."""
-        self.vq.to(batch["motion"].device)
-        ids = self.vq.encode(batch["motion"])
-        if ids.dim() == 3:  # body1d: (B, F, Q) -> one column
-            ids = ids[:, :, None]
+        if "ids" in batch:
+            ids = batch["ids"]
+        else:
+            self.vq.to(batch["motion"].device)
+            with torch.autocast(batch["motion"].device.type, enabled=False):
+                ids = self.vq.encode(batch["motion"])
+            if ids.dim() == 3:  # body1d: (B, F, Q) -> one column
+                ids = ids[:, :, None]
         lengths = batch["length"] // self.time_factor
         valid = torch.arange(ids.shape[1], device=ids.device)[None] < lengths[:, None]
         return ids, lengths, valid
@@ -218,7 +240,7 @@ class MaskTask(_TokenTask):
                            spatial=self.spatial_masking)
         inp = bert_corrupt(base, mask, cfg.mask_id, cfg.num_codes, generator=generator)
         inp = torch.where(valid[..., None], inp, torch.full_like(inp, cfg.pad_id))
-        logits = model(inp, batch["text"], valid)
+        logits = model(inp, batch["text"], valid).float()
         loss = F.cross_entropy(logits[mask], base[mask], label_smoothing=0.1)
         acc = (logits[mask].argmax(-1) == base[mask]).float().mean()
         return loss, acc
@@ -245,7 +267,7 @@ class ResidualTask(_TokenTask):
         b = ids.shape[0]
         layer = torch.randint(1, ids.shape[-1], (b,), generator=generator)
         target = ids.gather(-1, layer[:, None, None, None].expand(*ids.shape[:3], 1))[..., 0]
-        logits = model(ids, layer, batch["text"], valid)
+        logits = model(ids, layer, batch["text"], valid).float()
         sel = valid[..., None].expand_as(target)
         loss = F.cross_entropy(logits[sel], target[sel], label_smoothing=0.1)
         return loss, (logits[sel].argmax(-1) == target[sel]).float().mean()

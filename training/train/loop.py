@@ -39,6 +39,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     device: str = "auto"             # "auto", "cpu", "cuda"
+    bf16: bool = False               # autocast forward + loss to bfloat16 (AMX on this CPU; fp32 master weights)
+    compile: bool = False            # torch.compile the model for the training steps
+    bucket: int = 0                  # sort runs of this many batches by item length (0: plain shuffle)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -78,20 +81,42 @@ def seed_everything(seed: int) -> None:
 
 
 class EpochSampler(Sampler[int]):
-    """A permutation of the dataset fixed by (seed, epoch), split across ranks, that can start mid-epoch."""
+    """A permutation of the dataset fixed by (seed, epoch), split across ranks, that can start mid-epoch.
 
-    def __init__(self, size: int, seed: int, rank: int = 0, world: int = 1):
+    With `lengths` and `bucket` > 0, each run of `bucket` batches is sorted by length before it is cut
+    into batches, and the batches are then shuffled: a batch holds items of similar length, so the
+    transformers pad (and attend over) far fewer empty frames. The order stays a pure function of
+    (seed, epoch), so resuming mid-epoch still skips exactly the batches already seen.
+    """
+
+    def __init__(self, size: int, seed: int, rank: int = 0, world: int = 1, lengths: list[int] | None = None,
+                 batch_size: int = 1, bucket: int = 0):
         self.size, self.seed, self.rank, self.world = size, seed, rank, world
         self.epoch, self.skip = 0, 0
+        self.lengths, self.batch_size, self.bucket = lengths, batch_size, bucket
 
     def set_position(self, epoch: int, skip_items: int) -> None:
         self.epoch, self.skip = epoch, skip_items
+
+    def _bucketed(self, order: list[int], g: torch.Generator) -> list[int]:
+        b = self.batch_size
+        span = b * self.bucket
+        full = len(order) - len(order) % b
+        batches = []
+        for s in range(0, full, span):
+            chunk = sorted(order[s:min(s + span, full)], key=lambda i: self.lengths[i])
+            batches += [chunk[k:k + b] for k in range(0, len(chunk), b)]
+        rest = order[full:]
+        return [i for j in torch.randperm(len(batches), generator=g).tolist() for i in batches[j]] + rest
 
     def _indices(self) -> list[int]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.size, generator=g).tolist()
         per_rank = self.size // self.world
-        return order[self.rank * per_rank:(self.rank + 1) * per_rank][self.skip:]
+        order = order[self.rank * per_rank:(self.rank + 1) * per_rank]
+        if self.lengths is not None and self.bucket > 0:
+            order = self._bucketed(order, g)
+        return order[self.skip:]
 
     def __iter__(self):
         return iter(self._indices())
@@ -180,8 +205,9 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
     dataset = task.train_dataset()
     if len(dataset) // world < max(cfg.batch_size // world, 1):
         raise ValueError(f"the training set has {len(dataset)} items, fewer than one batch of {cfg.batch_size}")
-    sampler = EpochSampler(len(dataset), cfg.seed, rank, world)
     per_rank_batch = max(cfg.batch_size // world, 1)
+    lengths = dataset.lengths() if cfg.bucket and hasattr(dataset, "lengths") else None
+    sampler = EpochSampler(len(dataset), cfg.seed, rank, world, lengths, per_rank_batch, cfg.bucket)
     writer = None
     if rank == 0:
         from torch.utils.tensorboard import SummaryWriter
@@ -190,6 +216,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         (out / "config.json").write_text(json.dumps({"kind": task.kind, "train": asdict(cfg), **task.meta()},
                                                     indent=2))
     log_path = out / "metrics.jsonl"
+    step_model = torch.compile(model, dynamic=True) if cfg.compile else model
 
     def checkpoint() -> None:
         if rank != 0:
@@ -216,7 +243,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         for batch in loader:
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            terms = task.loss(model, _move(batch, device), step)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                terms = task.loss(step_model, _move(batch, device), step)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             if cfg.grad_clip > 0:
