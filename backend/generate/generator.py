@@ -19,6 +19,7 @@ from ..motion.features import FeatureLayout
 from ..motion.skeleton import skeleton_for_feature_dim
 from ..runtime.base import GeneratorRuntime
 from .decoding import DecodeOptions, RowGroupRandom, decode_motion_features
+from .finish import delivered_joints, finish, merge_edit
 from .motion import GeneratedMotion
 from .regions import check_frames, feature_mask, paste, token_region
 
@@ -31,12 +32,20 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class EditReport:
-    """How well an edit kept what it should keep (mm, in the body's own frame: root- and heading-aligned)."""
+    """How well an edit kept what it should keep (mm; body frame = root- and heading-aligned, from the features;
+    world = the delivered joints, cleaned unless raw)."""
 
-    untouched_mpjpe_mm: float        # joints/frames outside the edit vs the input
+    untouched_mpjpe_mm: float        # joints/frames outside the edit vs the input, body frame
     border_jump_mm: float            # largest per-joint step where the edit meets the kept motion (blend ramps)
     typical_step_mm: float           # the input's mean per-frame joint displacement, for scale
     input_border_step_mm: float = 0.0  # the input's own largest step over the same frames, for comparison
+    untouched_world_mm: float = 0.0  # joints/frames outside the edit vs the input's, in world space
+    untouched_world_max_mm: float = 0.0  # the largest of those distances
+    rest_moved_mm: float = 0.0       # how far the root of the frames after the region moved (whole-body edits)
+    rest_turned_deg: float = 0.0     # how far their heading turned
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 3) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -49,6 +58,7 @@ class PreparedGeneration:
     text: np.ndarray                 # (samples, text_dim)
     rows: np.ndarray                 # (samples,) token rows
     rng: np.random.Generator         # already advanced past the length draw, as in an unbatched call
+    raw: bool = False                # the model's own joints instead of the cleaned ones
 
     @property
     def batch_key(self) -> tuple:
@@ -98,13 +108,15 @@ class Generator:
 
     # -------------------------------------------------------------------------------- generation
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
-                 options: DecodeOptions | None = None, progress: Progress | None = None) -> list[GeneratedMotion]:
-        request = self.prepare_generation(prompt, seconds, seed, samples, options, progress)
+                 options: DecodeOptions | None = None, progress: Progress | None = None,
+                 raw: bool = False) -> list[GeneratedMotion]:
+        """Motions for a prompt; their joints are animation-ready (`backend.motion.cleanup`) unless `raw`."""
+        request = self.prepare_generation(prompt, seconds, seed, samples, options, progress, raw)
         return self.generate_prepared([request], progress)[0]
 
     def prepare_generation(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
                            options: DecodeOptions | None = None,
-                           progress: Progress | None = None) -> PreparedGeneration:
+                           progress: Progress | None = None, raw: bool = False) -> PreparedGeneration:
         """Checks, text embedding and lengths of one request: everything before decoding, which can then run
         alone or batched with other requests (`generate_prepared`) and give the same motions."""
         text_prompt = clean_prompt(prompt)
@@ -117,7 +129,7 @@ class Generator:
         if progress is not None:
             progress("text", 1, 1)
         rows = np.full(samples, rows_fixed, np.int64) if rows_fixed else self.estimate_rows(text, rng)
-        return PreparedGeneration(text_prompt, seed, opts, text, rows, rng)
+        return PreparedGeneration(text_prompt, seed, opts, text, rows, rng, bool(raw))
 
     def generate_prepared(self, requests: list[PreparedGeneration],
                           progress: Progress | None = None) -> list[list[GeneratedMotion]]:
@@ -130,8 +142,8 @@ class Generator:
         feats = decode_motion_features(self.runtime, text, rows, requests[0].options, rng, progress=progress)
         out, start = [], 0
         for r in requests:
-            out.append([GeneratedMotion.from_features(f, self.info.fps, r.prompt, r.seed, sample=i,
-                                                      options=r.options.__dict__)
+            out.append([finish(GeneratedMotion.from_features(f, self.info.fps, r.prompt, r.seed, sample=i,
+                                                             options=r.options.__dict__), r.raw)
                         for i, f in enumerate(feats[start:start + len(r.rows)])])
             start += len(r.rows)
         return out
@@ -149,14 +161,18 @@ class Generator:
     # ----------------------------------------------------------------------------------- editing
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
              joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
-             blend: int | None = None,
-             progress: Progress | None = None) -> tuple[GeneratedMotion, EditReport]:
+             blend: int | None = None, progress: Progress | None = None,
+             raw: bool = False) -> tuple[GeneratedMotion, EditReport]:
         """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`.
 
         `blend` is the length in frames of the ramps that join the edit to the kept motion; by default
         (`auto_blend`) it grows with the pose gap at the borders, so a very different action is eased in.
+        The result is the complete edited motion: its features are the input's outside the region, its joints
+        are merged once (`finish.merge_edit`): the input's delivered joints outside the region, exactly, and
+        after a whole-body edit the rest continues from where the edit ends.
         """
         text_prompt = clean_prompt(prompt)
+        self._check_fps(motion)
         feats = self._checked_features(motion.features)
         total = len(feats)
         a, b = frames if frames is not None else (0, total)
@@ -183,12 +199,20 @@ class Generator:
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
             "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend})
-        return result, edit_report(feats, result.features, (a, b), joints, blend)
+        before, meta, scale = delivered_joints(feats, self.info.fps, raw)
+        after, meta, _ = delivered_joints(result.features, self.info.fps, raw, root_scale=scale)
+        if not raw:
+            after = merge_edit(before, after, feats, result.features, (a, b), joints, scale)
+        result.joints = after.astype(np.float32)
+        result.meta.update(meta)
+        report = edit_report(feats, result.features, (a, b), joints, blend)
+        return result, world_report(report, before, after, (a, b), joints)
 
     def complete(self, motion: GeneratedMotion, prompt: str, seconds: float, side: str = "suffix",
                  seed: int = 0, options: DecodeOptions | None = None,
-                 progress: Progress | None = None) -> GeneratedMotion:
+                 progress: Progress | None = None, raw: bool = False) -> GeneratedMotion:
         """Extend a motion by `seconds` after (suffix) or before (prefix) it, keeping the existing frames."""
+        self._check_fps(motion)
         feats = self._checked_features(motion.features)
         extra_rows = self.token_rows(seconds)
         tf = self.info.time_factor
@@ -200,22 +224,24 @@ class Generator:
         joined = np.concatenate([ctx, filler] if side == "suffix" else [filler, ctx])
         a, b = (len(ctx), len(joined)) if side == "suffix" else (0, extra_rows * tf)
         edited, _ = self.edit(GeneratedMotion.from_features(joined, self.info.fps, motion.prompt, motion.seed),
-                              prompt, (a, b), None, seed, options, progress=progress)
+                              prompt, (a, b), None, seed, options, progress=progress, raw=True)
         if side == "suffix":
             full = np.concatenate([feats[:len(feats) - len(ctx)], edited.features])
         else:
             full = np.concatenate([edited.features, feats[len(ctx):]])
-        return GeneratedMotion.from_features(full, self.info.fps, clean_prompt(prompt), seed,
-                                             completion={"side": side, "seconds": seconds})
+        return finish(GeneratedMotion.from_features(full, self.info.fps, clean_prompt(prompt), seed,
+                                                    completion={"side": side, "seconds": seconds}), raw)
 
     def compose(self, prompts: list[str], seconds: list[float | None] | None = None, seed: int = 0,
                 options: DecodeOptions | None = None, progress: Progress | None = None,
-                start: GeneratedMotion | None = None) -> GeneratedMotion:
+                start: GeneratedMotion | None = None, raw: bool = False) -> GeneratedMotion:
         """One motion doing each prompt in turn; each segment is generated as a completion of the previous
         one, so the transitions are generated too. With `start`, every prompt continues that motion (the
-        add-on's "then ..." at the playhead)."""
+        add-on's "then ..." at the playhead), and the result's root path has the start's scale."""
         if not prompts:
             raise MotionInputError("compose needs at least one prompt")
+        if start is not None:
+            self._check_fps(start)
         cleaned = [strip_then(clean_prompt(p)) for p in prompts]
         seconds = list(seconds) if seconds else [None] * len(cleaned)
         if len(seconds) != len(cleaned):
@@ -224,19 +250,30 @@ class Generator:
         seconds = [s if s is not None else float(self.estimate_rows(self.runtime.encode_text([p]), rng)[0]
                                                  * self.info.time_factor / self.info.fps)
                    for p, s in zip(cleaned, seconds, strict=True)]
+        root_scale = None
         if start is None:
-            motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress)[0]
+            motion = self.generate(cleaned[0], seconds[0], seed, 1, options, progress, raw=True)[0]
         else:  # the given motion is the first segment; every prompt continues it
             motion = GeneratedMotion.from_features(self._checked_features(start.features), self.info.fps,
                                                    start.prompt, start.seed)
             cleaned.insert(0, start.prompt or "the given motion")
             seconds.insert(0, motion.seconds)
+            if not raw:
+                root_scale = delivered_joints(motion.features, self.info.fps, False)[2]
         borders = [len(motion.features)]
         for i, (p, s) in enumerate(zip(cleaned[1:], seconds[1:], strict=True), start=1):
-            motion = self.complete(motion, p, s, "suffix", seed + i, options, progress)
+            motion = self.complete(motion, p, s, "suffix", seed + i, options, progress, raw=True)
             borders.append(len(motion.features))
-        return GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,
-                                             segments=cleaned, borders=borders[:-1])
+        return finish(GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,
+                                                    segments=cleaned, borders=borders[:-1]), raw, root_scale)
+
+    def _check_fps(self, motion: GeneratedMotion) -> None:
+        """Features are per-frame quantities at the model's rate; a motion at another rate would be misread."""
+        fps = float(motion.fps)
+        if not np.isfinite(fps) or abs(fps - self.info.fps) > 1e-3:
+            raise MotionInputError(f"the motion is at {fps:g} fps; editing and continuing work on features at the "
+                                   f"model's {self.info.fps:g} fps (as generate returns them): resample the joints "
+                                   f"to {self.info.fps:g} fps and compute their features first")
 
     def _checked_features(self, feats: np.ndarray) -> np.ndarray:
         feats = np.asarray(feats, np.float32)
@@ -280,6 +317,27 @@ def auto_blend(original: np.ndarray, generated: np.ndarray, frames: tuple[int, i
     pace = float(np.percentile(np.linalg.norm(np.diff(lo, axis=0), axis=-1).max(axis=1), 90))
     need = math.ceil(gap / max(pace, 1e-3))
     return int(min(max(need, MIN_BLEND), max(MIN_BLEND, min(MAX_BLEND, (b - a) // 3))))
+
+
+def world_report(report: EditReport, before: np.ndarray, after: np.ndarray, frames: tuple[int, int],
+                 joints: list[int]) -> EditReport:
+    """`report` with the untouched error measured on the delivered world joints (T, J, 3), and how far the
+    frames after the region moved and turned (only a whole-body edit moves them)."""
+    from dataclasses import replace
+
+    a, b = frames
+    keep = np.ones(before.shape[:2], bool)
+    keep[a:b, joints] = False
+    err = np.linalg.norm(np.asarray(after, np.float64) - before, axis=-1)
+    moved = turned = 0.0
+    if b < len(before):
+        moved = float(np.linalg.norm((after[b:, 0] - before[b:, 0])[:, [0, 2]], axis=-1).max() * 1000)
+        across_b, across_a = (before[b:, 2] - before[b:, 1]), (after[b:, 2] - after[b:, 1])
+        turn = np.arctan2(across_a[:, 2], across_a[:, 0]) - np.arctan2(across_b[:, 2], across_b[:, 0])
+        turned = float(np.degrees(np.abs((turn + np.pi) % (2 * np.pi) - np.pi)).max())
+    return replace(report, untouched_world_mm=float(err[keep].mean() * 1000) if keep.any() else 0.0,
+                   untouched_world_max_mm=float(err[keep].max() * 1000) if keep.any() else 0.0,
+                   rest_moved_mm=moved, rest_turned_deg=turned)
 
 
 def edit_report(before: np.ndarray, after: np.ndarray, frames: tuple[int, int], joints: list[int],

@@ -1,0 +1,142 @@
+"""The animation clean-up (backend/motion/cleanup.py) on synthetic features with the generator's defects added,
+and on the shipped generator's own output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.errors import MotionInputError
+from backend.motion.cleanup import CleanupOptions, clean_motion, jitter_filter
+from backend.motion.features import FeatureLayout, features_to_joints, joints_to_features
+from backend.motion.quality import foot_skating, jerk_stats
+from backend.motion.skeleton import SMPL22
+from tests.fixtures.synthetic_motion import walking_joints
+
+LAY = FeatureLayout(22)
+
+
+def bone_lengths(joints: np.ndarray) -> np.ndarray:
+    return np.stack([np.linalg.norm(joints[:, j] - joints[:, p], axis=-1)
+                     for j, p in enumerate(SMPL22.parents) if p >= 0], axis=1)
+
+
+@pytest.fixture(scope="module")
+def walk() -> np.ndarray:
+    return joints_to_features(walking_joints(SMPL22, 121))[0]
+
+
+def damaged(features: np.ndarray, seed: int = 0, noise: float = 0.01, sink: float = 0.04) -> np.ndarray:
+    """The walk as a generator might give it: shaky, stretching joints (ric noise), sliding feet, sunk body."""
+    rng = np.random.default_rng(seed)
+    out = features.copy()
+    out[:, LAY.ric] += rng.normal(0, noise, out[:, LAY.ric].shape)
+    out[:, 1:3] *= 0.8  # the root covers less ground than the legs' strides: planted feet slide back
+    out[:, 3] -= sink
+    return out
+
+
+def test_bones_are_rigid_at_the_target_lengths(walk):
+    result = clean_motion(damaged(walk))
+    lengths = bone_lengths(result.joints)
+    assert lengths.std(axis=0).max() < 1e-6
+    np.testing.assert_allclose(lengths[0], SMPL22.target_lengths[1:], atol=1e-6)
+    assert bone_lengths(result.raw).std(axis=0).max() > 5e-3  # the damage was there
+
+
+def test_nothing_goes_under_the_floor(walk):
+    bad = damaged(walk)
+    raw, result = features_to_joints(bad), clean_motion(bad)
+    assert raw[..., 1].min() < -0.01 and result.joints[..., 1].min() >= -1e-9
+
+
+def standing(frames: int = 80) -> np.ndarray:
+    """Features of a person standing still, feet planted (the contact channels say so)."""
+    rest = SMPL22.rest_joints()
+    return joints_to_features(np.repeat(rest[None], frames + 1, axis=0))[0]
+
+
+def test_planted_feet_stay_put():
+    still = standing()
+    assert (still[:, LAY.contacts] == 1).all()
+    bad = still.copy()
+    rng = np.random.default_rng(2)
+    bad[:, LAY.ric] += rng.normal(0, 0.006, bad[:, LAY.ric].shape)
+    drift = np.linspace(0, 0.15, len(bad))[:, None]  # both feet slide 15 cm forward over 4 s
+    for joint in (7, 8, 10, 11):
+        bad[:, 4 + (joint - 1) * 3 + 2] += drift[:, 0]
+    raw, result = features_to_joints(bad), clean_motion(bad)
+    assert result.contacts.mean() > 0.9
+    for c, joint in enumerate((7, 10, 8, 11)):
+        on = result.contacts[1:, c] & result.contacts[:-1, c]
+        slide = np.linalg.norm(np.diff(result.joints[:, joint, [0, 2]], axis=0), axis=-1)[on]
+        assert slide.max() < 1e-3, f"joint {joint} slides {slide.max() * 1000:.1f} mm in one planted frame"
+    before, after = foot_skating(raw)["skate_speed_cm_s"], foot_skating(result.joints)["skate_speed_cm_s"]
+    assert after < 0.1 * before
+    assert jerk_stats(result.joints)["jerk_mean"] < 0.3 * jerk_stats(raw)["jerk_mean"]
+
+
+def test_predicted_contacts_on_a_foot_in_the_air_are_ignored(walk):
+    bad = walk.copy()
+    bad[:, LAY.contacts] = 1.0  # the channels call both feet planted all along
+    result = clean_motion(bad)
+    raw = features_to_joints(bad)
+    swing = raw[:, 10, 1] > np.percentile(raw[:, 10, 1], 5) + 0.08  # the left toe well off the floor
+    assert swing.any() and not result.contacts[swing, 1].any()
+
+
+def test_the_jitter_filter_calms_a_standing_pose_and_keeps_a_punch():
+    fps, t = 20.0, np.arange(80) / 20.0
+    rng = np.random.default_rng(1)
+    still = np.zeros((80, 1, 3)) + rng.normal(0, 0.004, (80, 1, 3))
+    calmed = jitter_filter(still, fps, 2.5, 5.0, 0.3, 1.5)
+    assert jerk_stats(calmed, fps)["jerk_mean"] < 0.3 * jerk_stats(still, fps)["jerk_mean"]
+    # a punch: the wrist goes 0.5 m out and back in 0.4 s (peak speed ~4 m/s), with the same shake on top
+    punch = np.zeros((80, 1, 3))
+    punch[:, 0, 2] = 0.5 * np.exp(-((t - 2.0) / 0.12) ** 2)
+    shaky = punch + rng.normal(0, 0.004, punch.shape)
+    kept = jitter_filter(shaky, fps, 2.5, 5.0, 0.3, 1.5)
+    reach = kept[:, 0, 2].max() / punch[:, 0, 2].max()
+    speed = lambda x: np.abs(np.diff(x[:, 0, 2])).max()  # noqa: E731
+    assert reach > 0.95 and speed(kept) > 0.9 * speed(punch)
+
+
+def test_root_scale_can_be_fixed(walk):
+    free = clean_motion(walk)
+    fixed = clean_motion(walk, root_scale=1.1)
+    assert fixed.root_scale == 1.1 and free.root_scale != 1.1
+    assert fixed.joints[-1, 0, 2] > free.joints[-1, 0, 2]
+
+
+def test_options_can_switch_steps_off(walk):
+    result = clean_motion(walk, options=CleanupOptions(slow_cutoff=0.0, fast_cutoff=0.0, contact_threshold=2.0,
+                                                       scale_root=False))
+    assert not result.contacts.any() and result.root_scale == 1.0
+    assert np.abs(result.joints - result.raw).max() < 0.02  # only the rigid fit of an already rigid walk
+
+
+@pytest.mark.parametrize("bad", ["nan", "shape", "dim"])
+def test_bad_input_is_a_clear_error(walk, bad):
+    features = walk.copy()
+    if bad == "nan":
+        features[5, 7] = np.nan
+    elif bad == "shape":
+        features = features[None]
+    else:
+        features = features[:, :100]
+    with pytest.raises(MotionInputError):
+        clean_motion(features)
+
+
+def test_the_shipped_generator_delivers_clean_joints_unless_raw():
+    from backend.generate.loader import load_generator
+
+    gen = load_generator(None, "cpu")
+    clean = gen.generate("a person walks forward", 4.0, seed=3)[0]
+    raw = gen.generate("a person walks forward", 4.0, seed=3, raw=True)[0]
+    assert np.array_equal(clean.features, raw.features)
+    np.testing.assert_allclose(raw.joints, features_to_joints(raw.features), atol=1e-5)
+    assert bone_lengths(clean.joints.astype(np.float64)).std(axis=0).max() < 1e-5
+    assert bone_lengths(raw.joints.astype(np.float64)).std(axis=0).max() > 1e-3
+    assert clean.meta["raw"] is False and clean.meta["cleanup"]["root_scale"] > 0 and raw.meta["raw"] is True
+    assert clean.joints[..., 1].min() >= -1e-6
