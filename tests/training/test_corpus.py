@@ -16,7 +16,7 @@ from backend.motion.kinematics import heading_yaw
 from backend.motion.mirror import mirror_features
 from backend.motion.quality import quality_report
 from backend.motion.skeleton import SMPL22
-from training.corpus.captions import SUBJECTS, tokens
+from training.corpus.captions import tokens
 from training.corpus.compose import MAX_FRAMES, MIN_FRAMES, make_clip
 from training.corpus.registry import FAMILIES
 from training.corpus.synth import generate, run_synth, write_corpus
@@ -98,17 +98,13 @@ def test_family_clip_is_valid_and_plausible(family):
             assert toks and all(t.rsplit("/", 1)[1] in POS_TAGS for t in toks)
 
 
-def test_main_verb_of_every_caption_is_tagged_verb():
+def test_every_caption_has_a_verb():
+    # v2 captions have many sentence structures (fronted adverbs, "the video shows ...", progressive
+    # fragments), so the verb is no longer always the word after the subject; every caption has one.
     for family in FAMILIES:
-        for seed in range(4):
+        for seed in range(2):
             for text in clip_of(family, seed).captions:
-                body = text[6:] if text.startswith("first ") else text
-                subject = next(s[0] for s in SUBJECTS if body.startswith(s[0] + " "))
-                k = len(subject.split()) + (1 if text.startswith("first ") else 0)
-                toks = tokens(text).split()
-                while toks[k].endswith("/ADV"):  # "someone slowly walks ..."
-                    k += 1
-                assert toks[k].endswith("/VERB"), text
+                assert any(t.endswith("/VERB") for t in tokens(text).split()), text
 
 
 def test_elbows_stay_bent():
@@ -128,7 +124,9 @@ def test_composed_clips_join_smoothly():
         step = np.linalg.norm(np.diff(clip.joints, axis=0), axis=-1).max()
         assert step < 0.5  # no teleport between frames (fast wrists stay below 10 m/s)
         if len(clip.actions) > 1:
-            assert all(" then " in c or " afterwards " in c for c in clip.captions)
+            seq = (" then ", " afterwards ", "after ", " before ", " followed by ", " next", "finally", "lastly")
+            assert all(any(w in c for w in seq) for c in clip.captions), clip.captions
+            assert len(clip.windows) == len(clip.actions)
 
 
 # ---------------------------------------------------------------- captions are true of the motion
@@ -315,10 +313,11 @@ def test_layout_splits_meta_and_mirrors(corpus):
         fo = np.load(a / "new_joint_vecs" / f"{m['id']}.npy")
         fm = np.load(a / "new_joint_vecs" / f"M{m['id']}.npy")
         # the mirrored copy is made from the mirrored joints, as HumanML3D's: equal to the mirrored
-        # features up to the target skeleton's left/right length differences (under a centimetre)
+        # features up to the target skeleton's left/right length differences (a few centimetres in the
+        # deep poses of corpus v2: lying, kneeling)
         assert np.array_equal(fm, generate(7, int(m["id"]), mirror=True)["mirrored"])
         lay = FeatureLayout(22)
-        assert np.abs(mirror_features(fo.astype(np.float64))[:, lay.ric] - fm[:, lay.ric]).max() < 0.03
+        assert np.abs(mirror_features(fo.astype(np.float64))[:, lay.ric] - fm[:, lay.ric]).max() < 0.05
     assert swapped > 0
 
 

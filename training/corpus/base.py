@@ -9,6 +9,7 @@ import numpy as np
 from .body import Body, Style
 from .controls import Controls, neutral
 from .curves import FPS
+from .styles import StyleMod
 
 
 @dataclass
@@ -16,6 +17,12 @@ class Ctx:
     body: Body
     style: Style
     rng: np.random.Generator
+    mod: StyleMod | None = None  # style / emotion modifier of the clip (changes posture, tempo, amplitude)
+
+    @property
+    def amp(self) -> float:
+        """Amplitude scale of gestures and steps under the clip's modifier."""
+        return 1.0 if self.mod is None else self.mod.amplitude
 
     def frames(self, seconds: float) -> int:
         return int(round(seconds * FPS)) + 1
@@ -40,6 +47,8 @@ class Action:
     params: dict = field(default_factory=dict)
     end_pos: np.ndarray = field(default_factory=lambda: np.zeros(2))  # stance centre at the end (x, z)
     end_yaw: float = 0.0
+    slots: dict = field(default_factory=dict)  # caption slot values made from params (see spec.slots)
+    parts: tuple[Action, Action] | None = None  # (lower, upper) when an upper-body action is layered
 
     @property
     def frames(self) -> int:

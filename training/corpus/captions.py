@@ -187,6 +187,13 @@ TAG_FIXES = {
     "without": "ADP",
     "akimbo": "ADV",
     "u-turn": "NOUN",
+    # corpus v2 verbs the suffix rules would tag as plural nouns
+    **{w: "VERB" for w in """bobs nods shakes shrugs scratches covers holds checks beckons signals answers presses
+texts types reads drinks sips eats munches snacks carries picks grabs places sets lays leaves lowers kneels
+drops lies touches circles twists catches receives lobs pitches climbs ascends descends parades
+limps hobbles trips stumbles staggers weaves wobbles pushes shoves pulls drags spars hits drives
+tees bats serves plays dribbles shoots waltzes scans swivels agrees disagrees says rubs warms
+signals leads puts tucks favors favoring loses regains steadies recovers catches talks uses pumps""".split()},
 }
 
 

@@ -28,6 +28,8 @@ class Plant:
     roll_out: float = 0.0  # heel-up angle at lift-off (rad)
     roll_in_frac: float = 0.15
     roll_out_frac: float = 0.35
+    y: float = 0.0  # floor height under this plant (stairs, a box)
+    pitch0: float = 0.0  # held foot pitch (kneeling, crawling: toes tucked under)
 
 
 def _foot_vec(body: Body, side: int, yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
@@ -44,9 +46,9 @@ def heel_raise(body: Body, side: int, flat: np.ndarray, yaw: float, pitch: np.nd
 def _plant_state(body: Body, side: int, p: Plant, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ankle positions (n, 3) and pitch (n,) during a plant."""
     n = len(t)
-    flat = np.array([p.pos[0], body.ankle_height, p.pos[1]])
+    flat = np.array([p.pos[0], body.ankle_height + p.y, p.pos[1]])
     ankle = np.broadcast_to(flat, (n, 3)).copy()
-    pitch = np.zeros(n)
+    pitch = np.full(n, p.pitch0)
     dur = max(p.t_off - p.t_on, 1e-6)
     u = (t - p.t_on) / dur
     if p.roll_in > 0:
@@ -83,6 +85,7 @@ def foot_track(
     pitch = np.zeros(n)
     plants = sorted(plants, key=lambda p: p.t_on)
     swing_mask = np.zeros(n, dtype=bool)
+    floor = np.zeros(n)
     for i, p in enumerate(plants):
         m = (t >= p.t_on) & (t <= p.t_off)
         if i == 0:
@@ -98,6 +101,7 @@ def foot_track(
             if not np.any(g):
                 continue
             swing_mask |= g
+            floor[g] = np.minimum(p.y, q.y)
             a, pa = _plant_state(body, side, p, np.array([p.t_off]))
             b, pb = _plant_state(body, side, q, np.array([q.t_on]))
             u = (t[g] - p.t_off) / (q.t_on - p.t_off)
@@ -121,5 +125,5 @@ def foot_track(
     # Keep the toe above the floor while the foot is in the air.
     if np.any(swing_mask):
         toe_y = ankle[swing_mask, 1] + _foot_vec(body, side, yaw[swing_mask], pitch[swing_mask])[:, 1]
-        ankle[swing_mask, 1] += np.maximum(0.005 - toe_y, 0.0)
+        ankle[swing_mask, 1] += np.maximum(0.005 + floor[swing_mask] - toe_y, 0.0)
     return ankle, yaw, pitch

@@ -51,6 +51,7 @@ class StepPlan:
     foot_yaw: np.ndarray  # (N,)
     body_keys: list[tuple[np.ndarray, float]]
     end_time: float
+    foot_y: np.ndarray | None = None  # (N,) floor height under step k (stairs, a box); None = flat floor
 
 
 def _offset(yaw: float, x: float, z: float = 0.0) -> np.ndarray:
@@ -67,6 +68,7 @@ def plan_steps(
     settle: float,
     step_times: np.ndarray | None = None,
     sides: list[int] | None = None,
+    heights: list[float] | np.ndarray | None = None,
 ) -> StepPlan:
     """Timing and footprints; `sides` overrides strict alternation (then duty must stay above 0.5)."""
     n = len(body_keys) - 1
@@ -93,7 +95,8 @@ def plan_steps(
         s = SIDE_SIGN[sides[k]]
         pos[k] = b + _offset(yaw, s * 0.5 * width)
         fyaw[k] = yaw + s * ctx.style.toe_out
-    return StepPlan(sides, land, lift, pos, fyaw, body_keys, float(land[-1] + settle))
+    foot_y = None if heights is None else np.asarray(heights, dtype=np.float64)
+    return StepPlan(sides, land, lift, pos, fyaw, body_keys, float(land[-1] + settle), foot_y)
 
 
 def _plants(ctx: Ctx, plan: StepPlan, gait: Gait, side: int) -> list[Plant]:
@@ -117,9 +120,26 @@ def _plants(ctx: Ctx, plan: StepPlan, gait: Gait, side: int) -> list[Plant]:
                 plan.foot_yaw[k],
                 roll_in=gait.roll_in * (0.5 if closing else 1.0),
                 roll_out=0.0 if last else gait.roll_out,
+                y=0.0 if plan.foot_y is None else float(plan.foot_y[k]),
             )
         )
     return plants
+
+
+def _support_height(t: np.ndarray, plan: StepPlan) -> np.ndarray:
+    """Floor height under the body: rises with each step onto a higher footprint (0 on a flat floor)."""
+    if plan.foot_y is None:
+        return np.zeros(len(t))
+    # The body rises while it moves onto the new foot, from its landing to mid-stance.
+    kt, kv = [0.0], [0.0]
+    for k in range(len(plan.sides)):
+        nxt = plan.land[k + 1] if k + 1 < len(plan.sides) else plan.end_time
+        kt += [plan.land[k] + 0.05, plan.land[k] + 0.6 * (nxt - plan.land[k])]
+        prev = kv[-1]
+        kv += [prev, max(plan.foot_y[k], plan.foot_y[k - 1]) if k > 0 else max(plan.foot_y[k], 0.0)]
+    kt.append(plan.end_time)
+    kv.append(float(plan.foot_y[-1]))
+    return keys(t, kt, kv)
 
 
 def locomotion(ctx: Ctx, plan: StepPlan, gait: Gait) -> Controls:
@@ -170,7 +190,7 @@ def locomotion(ctx: Ctx, plan: StepPlan, gait: Gait) -> Controls:
             hy.append(h0 - gait.drop - sign * gait.bob)
     hy_t += [t_rest, plan.end_time]
     hy += [h0, h0]
-    c.root[:, 1] = keys(t, hy_t, hy)
+    c.root[:, 1] = keys(t, hy_t, hy) + _support_height(t, plan)
 
     for side in (0, 1):
         a, fy, fp = foot_track(body, side, t, _plants(ctx, plan, gait, side), lift=gait.lift, peak=gait.peak)

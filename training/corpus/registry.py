@@ -1,12 +1,28 @@
-"""All action families with their sampling weights and groups."""
+"""All action families with their sampling weights, groups and layering roles.
+
+The first 34 are hand-written functions (v1); the rest are declarative specs (spec.py) built from the
+primitives. `upper` families can be layered over `base` (locomotion) ones.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import fam_arms, fam_body, fam_jumps, fam_legs, fam_locomotion
+from . import (
+    fam_arms,
+    fam_body,
+    fam_body2,
+    fam_dance2,
+    fam_gesture,
+    fam_jumps,
+    fam_legs,
+    fam_locomotion,
+    fam_sport,
+    fam_walk2,
+)
 from .base import Action, Ctx
+from .spec import Spec, realize
 
 
 @dataclass(frozen=True)
@@ -14,11 +30,21 @@ class Family:
     name: str
     make: Callable[[Ctx], Action]
     weight: float
-    group: str  # locomotion, jump, arms, legs, body, idle
+    group: str  # locomotion, jump, arms, legs, body, idle, object, sport, dance, gesture
+    upper: bool = False
+    base: bool = False
 
 
-FAMILIES: dict[str, Family] = {
-    f.name: f
+_UPPER = {"wave", "clap", "point", "punch", "salute", "raise_arms", "throw"}
+_BASE = {"walk", "jog", "walk_backward", "side_step", "turn_in_place", "walk_arc", "sneak"}
+
+
+def _from_spec(spec: Spec) -> Family:
+    return Family(spec.name, lambda ctx: realize(spec, ctx), spec.weight, spec.group, spec.upper, spec.base)
+
+
+_LEGACY = {
+    f.name: Family(f.name, f.make, f.weight, f.group, f.name in _UPPER, f.name in _BASE)
     for f in (
         Family("walk", fam_locomotion.walk, 2.5, "locomotion"),
         Family("jog", fam_locomotion.jog, 0.9, "locomotion"),
@@ -56,3 +82,5 @@ FAMILIES: dict[str, Family] = {
         Family("idle", fam_body.idle, 0.8, "idle"),
     )
 }
+SPECS: list[Spec] = [*fam_gesture.SPECS, *fam_body2.SPECS, *fam_walk2.SPECS, *fam_sport.SPECS, *fam_dance2.SPECS]
+FAMILIES: dict[str, Family] = {**_LEGACY, **{s.name: _from_spec(s) for s in SPECS}}

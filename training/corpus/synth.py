@@ -50,12 +50,16 @@ def generate(seed: int, index: int, mirror: bool = False) -> dict:
     clip = make_clip(clip_rng(seed, index))
     features, _ = joints_to_features(clip.joints)
     mirrored = joints_to_features(mirror_joints(clip.joints))[0].astype(np.float32) if mirror else None
-    captions = [(text, tokens(text)) for text in clip.captions]
+    captions = [(text, tokens(text), 0.0, 0.0) for text in clip.captions]
+    captions += [(text, tokens(text), start, end) for text, start, end in clip.windows]
     meta = {
         "id": clip_id(index),
         "families": clip.families,
         "params": _jsonable({f"{i}:{a.family}": a.params for i, a in enumerate(clip.actions)}),
         "captions": clip.captions,
+        "windows": [[text, start, end] for text, start, end in clip.windows],
+        "layered": clip.layered,
+        "style": clip.mod.name if clip.mod is not None else None,
         "frames": int(len(features)),
     }
     return {"id": clip_id(index), "features": features.astype(np.float32), "mirrored": mirrored,
@@ -95,7 +99,7 @@ def write_corpus(
             results = pool.imap(_work, jobs, chunksize=8)
         try:
             for r in results:
-                caps = [Caption(text, 0.0, 0.0, tok) for text, tok in r["captions"]]
+                caps = [Caption(text, start, end, tok) for text, tok, start, end in r["captions"]]
                 writer.add_features(r["id"], r["features"], caps, mirror=mirror, mirrored_features=r["mirrored"])
                 metas.append(r["meta"])
                 bar.update(1)
