@@ -201,7 +201,8 @@ class Client:
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
                  **options: Any) -> dict[str, Any]:
         """{"motions": [{"joints", "features", "fps", "seconds", "prompt", "seed", "meta"}, ...]}.
-        options: cfg, steps, temperature, top_k."""
+        options: cfg, steps, temperature, top_k, raw (True: the model's own joints instead of the animation-ready
+        ones; also for edit and compose)."""
         return self.request("POST", "/v1/generate", self._generate_body(prompt, seconds, seed, samples, **options))
 
     def generate_stream(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,

@@ -78,7 +78,8 @@ def run_generate(args: argparse.Namespace) -> int:
     paths = _outputs(args.out, args.samples)
     opts = _options(args)
     gen = _generator(args)
-    motions = gen.generate(args.prompt, args.seconds, args.seed, args.samples, opts, _progress(args.quiet))
+    motions = gen.generate(args.prompt, args.seconds, args.seed, args.samples, opts, _progress(args.quiet),
+                           raw=args.raw)
     _write(motions, paths, args.quiet)
     return 0
 
@@ -98,12 +99,9 @@ def run_edit(args: argparse.Namespace) -> int:
     parts = args.part.split(",") if args.part else None
     selection = resolve_selection(gen.skeleton, joints, parts) if (joints or parts) else None
     edited, report = gen.edit(motion, args.prompt, frames, selection, args.seed, _options(args),
-                              progress=_progress(args.quiet))
+                              progress=_progress(args.quiet), raw=args.raw)
     _write([edited], paths, args.quiet)
-    print(json.dumps({"untouched_mpjpe_mm": round(report.untouched_mpjpe_mm, 3),
-                      "border_jump_mm": round(report.border_jump_mm, 2),
-                      "typical_step_mm": round(report.typical_step_mm, 2),
-                      "input_border_step_mm": round(report.input_border_step_mm, 2)}))
+    print(json.dumps(report.to_dict()))
     return 0
 
 
@@ -117,7 +115,7 @@ def run_compose(args: argparse.Namespace) -> int:
     if args.seconds:
         seconds = [float(s) for s in args.seconds.split(",")]
     gen = _generator(args)
-    motion = gen.compose(args.prompts, seconds, args.seed, _options(args), _progress(args.quiet))
+    motion = gen.compose(args.prompts, seconds, args.seed, _options(args), _progress(args.quiet), raw=args.raw)
     _write([motion], paths, args.quiet)
     return 0
 
@@ -132,6 +130,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=float, default=0.1, help="fraction of codes kept (or a count >= 1)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--raw", action="store_true",
+                   help="write the model's own joints (default: animation-ready: rigid skeleton, planted feet, "
+                        "no floor penetration, light jitter filter)")
     add_server_option(p)
 
 

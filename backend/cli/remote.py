@@ -105,27 +105,29 @@ class RemoteGenerator:
                 "top_k": options.top_k}
 
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1, options=None,
-                 progress: Progress | None = None) -> list:
+                 progress: Progress | None = None, raw: bool = False) -> list:
         result = self._run("/v1/generate", {"prompt": prompt, "seconds": seconds, "seed": seed, "samples": samples,
-                                            **self._options(options)}, progress)
+                                            "raw": raw, **self._options(options)}, progress)
         return [motion_from_json(m) for m in result["motions"]]
 
     def edit(self, motion, prompt: str, frames: tuple[int, int] | None = None, joints: list[int] | None = None,
-             seed: int = 0, options=None, blend: int | None = None, progress: Progress | None = None) -> tuple:
+             seed: int = 0, options=None, blend: int | None = None, progress: Progress | None = None,
+             raw: bool = False) -> tuple:
+        from dataclasses import fields
+
         from ..generate.generator import EditReport
 
         names = [self.skeleton.joint_names[j] for j in joints] if joints else None
         body = {"motion": _motion_json(motion), "prompt": prompt, "frames": list(frames) if frames else None,
-                "joints": names, "seed": seed, **self._options(options)}
+                "joints": names, "seed": seed, "raw": raw, **self._options(options)}
         result = self._run("/v1/edit", body, progress)
         report = result["report"]
-        return motion_from_json(result["motion"]), EditReport(report["untouched_mpjpe_mm"], report["border_jump_mm"],
-                                                              report["typical_step_mm"],
-                                                              report.get("input_border_step_mm", 0.0))
+        known = {f.name for f in fields(EditReport)}
+        return motion_from_json(result["motion"]), EditReport(**{k: v for k, v in report.items() if k in known})
 
     def compose(self, prompts: list[str], seconds: list[float | None] | None = None, seed: int = 0, options=None,
-                progress: Progress | None = None):
-        body = {"prompts": prompts, "seconds": seconds, "seed": seed, **self._options(options)}
+                progress: Progress | None = None, raw: bool = False):
+        body = {"prompts": prompts, "seconds": seconds, "seed": seed, "raw": raw, **self._options(options)}
         return motion_from_json(self._run("/v1/compose", body, progress)["motion"])
 
 

@@ -172,7 +172,7 @@ class Generator:
         after a whole-body edit the rest continues from where the edit ends.
         """
         text_prompt = clean_prompt(prompt)
-        self._check_fps(motion)
+        self.check_fps(motion)
         feats = self._checked_features(motion.features)
         total = len(feats)
         a, b = frames if frames is not None else (0, total)
@@ -212,7 +212,7 @@ class Generator:
                  seed: int = 0, options: DecodeOptions | None = None,
                  progress: Progress | None = None, raw: bool = False) -> GeneratedMotion:
         """Extend a motion by `seconds` after (suffix) or before (prefix) it, keeping the existing frames."""
-        self._check_fps(motion)
+        self.check_fps(motion)
         feats = self._checked_features(motion.features)
         extra_rows = self.token_rows(seconds)
         tf = self.info.time_factor
@@ -241,7 +241,7 @@ class Generator:
         if not prompts:
             raise MotionInputError("compose needs at least one prompt")
         if start is not None:
-            self._check_fps(start)
+            self.check_fps(start)
         cleaned = [strip_then(clean_prompt(p)) for p in prompts]
         seconds = list(seconds) if seconds else [None] * len(cleaned)
         if len(seconds) != len(cleaned):
@@ -267,7 +267,7 @@ class Generator:
         return finish(GeneratedMotion.from_features(motion.features, self.info.fps, " then ".join(cleaned), seed,
                                                     segments=cleaned, borders=borders[:-1]), raw, root_scale)
 
-    def _check_fps(self, motion: GeneratedMotion) -> None:
+    def check_fps(self, motion: GeneratedMotion) -> None:
         """Features are per-frame quantities at the model's rate; a motion at another rate would be misread."""
         fps = float(motion.fps)
         if not np.isfinite(fps) or abs(fps - self.info.fps) > 1e-3:

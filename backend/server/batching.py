@@ -31,6 +31,7 @@ class GenerateParams:
     seed: int
     samples: int
     options: DecodeOptions
+    raw: bool = False
 
 
 @dataclass
@@ -110,7 +111,7 @@ class GenerateBatcher:
             p = item.params
             try:
                 prepared = self.generator.prepare_generation(p.prompt, p.seconds, p.seed, p.samples, p.options,
-                                                             progress=item.job.note)
+                                                             progress=item.job.note, raw=p.raw)
             except Exception as err:  # handed to the request's future, which reports it
                 item.future.set_exception(err)
                 continue

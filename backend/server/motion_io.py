@@ -36,7 +36,9 @@ def features_motion(motion: MotionIn, generator: Generator) -> GeneratedMotion:
     if len(feats) > generator.info.max_frames:
         raise MotionInputError(f"the motion has {len(feats)} frames; editing works on up to "
                                f"{generator.info.max_frames}")
-    return GeneratedMotion.from_features(feats, motion.fps, motion.prompt, motion.seed)
+    result = GeneratedMotion.from_features(feats, motion.fps, motion.prompt, motion.seed)
+    generator.check_fps(result)  # features at another rate would be misread: refused before any work starts
+    return result
 
 
 def motion_joints(motion: MotionIn) -> np.ndarray:

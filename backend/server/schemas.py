@@ -52,6 +52,8 @@ class GenerateRequest(DecodeParams):
     seed: Seed = 0
     samples: int = Field(1, ge=1, le=MAX_SAMPLES)
     stream: bool = Field(False, description="NDJSON progress events, then the result")
+    raw: bool = Field(False, description="the model's own joints; default: animation-ready (rigid skeleton, "
+                                         "planted feet, no floor penetration, light jitter filter)")
 
 
 class MotionIn(BaseModel):
@@ -74,6 +76,8 @@ class EditRequest(DecodeParams):
     part: list[Name] | Name | None = Field(None, description="body parts, e.g. right_arm")
     seed: Seed = 0
     stream: bool = False
+    raw: bool = Field(False, description="the model's own joints; default: animation-ready (rigid skeleton, "
+                                         "planted feet, no floor penetration, light jitter filter)")
 
 
 class ComposeRequest(DecodeParams):
@@ -82,6 +86,8 @@ class ComposeRequest(DecodeParams):
     motion: MotionIn | None = Field(None, description="continue this motion (features) instead of starting anew")
     seed: Seed = 0
     stream: bool = False
+    raw: bool = Field(False, description="the model's own joints; default: animation-ready (rigid skeleton, "
+                                         "planted feet, no floor penetration, light jitter filter)")
 
 
 class ExportRequest(StrictModel):

@@ -91,7 +91,7 @@ class Services:
         if kind == "generate":
             assert isinstance(request, GenerateRequest)
             params = GenerateParams(request.prompt, request.seconds, request.seed, request.samples,
-                                    request.decode_options())
+                                    request.decode_options(), request.raw)
             job = self._new_job(kind, listener)
             future = map_future(self.batcher.submit(params, job), lambda motions: {"motions": motions})
             future.add_done_callback(job.settle)
@@ -128,11 +128,8 @@ class Services:
 
         def work(job: Job) -> dict:
             edited, report = gen.edit(motion, req.prompt, frames, selection, req.seed, options,
-                                      progress=job.progress)
-            return {"motion": edited, "report": {"untouched_mpjpe_mm": report.untouched_mpjpe_mm,
-                                                 "border_jump_mm": report.border_jump_mm,
-                                                 "typical_step_mm": report.typical_step_mm,
-                                                 "input_border_step_mm": report.input_border_step_mm}}
+                                      progress=job.progress, raw=req.raw)
+            return {"motion": edited, "report": report.to_dict()}
         return work
 
     def _compose_work(self, req: ComposeRequest) -> Callable[[Job], dict]:
@@ -143,7 +140,7 @@ class Services:
 
         def work(job: Job) -> dict:
             return {"motion": self.generator.compose(req.prompts, req.seconds, req.seed, options, job.progress,
-                                                     start=start)}
+                                                     start=start, raw=req.raw)}
         return work
 
     def check_library_path(self, folder: str) -> None:
