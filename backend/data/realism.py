@@ -86,3 +86,45 @@ def realism_rows(acc: MomentAccumulator, num_joints: int) -> list[dict]:
         rows.append({"name": name, "dataset": value, "reference": r,
                      "ratio": value / r if abs(r) > 1e-12 else None})
     return rows
+
+
+# Issue 14's realism targets: (name, what is compared, pass rule).
+TARGETS = (
+    ("ric std (mean over dims)", "ratio", ">= 0.85"),
+    ("rot std (mean over dims)", "ratio", ">= 0.85"),
+    ("root yaw-velocity std (dim 0)", "ratio", "0.8 - 1.2"),
+    ("root height mean (dim 3)", "ratio", "0.97 - 1.03"),
+    ("forward speed mean (dim 2)", "ratio", "0.85 - 1.15"),
+    ("contact left ankle", "points", "+-3"),
+    ("contact left toe", "points", "+-3"),
+    ("contact right ankle", "points", "+-3"),
+    ("contact right toe", "points", "+-3"),
+)
+
+
+def target_rows(acc: MomentAccumulator, num_joints: int) -> list[dict]:
+    """The issue's realism table: dataset, real HumanML3D, the comparison and whether it meets the target."""
+    ref_mean, ref_std = load_reference()
+    lay, ref_lay = FeatureLayout(num_joints), FeatureLayout(22)
+    mean, std = acc.mean, acc.std
+    c, rc = lay.contacts.start, ref_lay.contacts.start
+    values = [
+        (std[lay.ric].mean(), ref_std[ref_lay.ric].mean()),
+        (std[lay.rot].mean(), ref_std[ref_lay.rot].mean()),
+        (std[0], ref_std[0]),
+        (mean[3], ref_mean[3]),
+        (mean[2], ref_mean[2]),
+        *[(mean[c + k], ref_mean[rc + k]) for k in range(4)],
+    ]
+    rows = []
+    for (name, kind, rule), (ours, real) in zip(TARGETS, values, strict=True):
+        if kind == "ratio":
+            cmp = float(ours / real)
+            lo, hi = (0.85, np.inf) if rule.startswith(">=") else (float(rule.split()[0]), float(rule.split()[-1]))
+            ok = lo <= cmp <= hi
+        else:
+            cmp = float(100 * (ours - real))
+            ok = abs(cmp) <= 3.0
+        rows.append({"name": name, "dataset": float(ours), "reference": float(real), "compare": cmp,
+                     "kind": kind, "target": rule, "ok": bool(ok)})
+    return rows

@@ -14,13 +14,29 @@ import numpy as np
 from ..errors import MotionInputError
 from ..motion.skeleton import Skeleton, skeleton_for_feature_dim
 from .layout import read_captions
-from .realism import REFERENCE_NAME, MomentAccumulator, realism_rows
+from .postag import tag_caption
+from .realism import REFERENCE_NAME, MomentAccumulator, realism_rows, target_rows
 
 SPLIT_FILES = ("train", "val", "test", "all")
 CONTENT_POS = {"NOUN", "VERB", "ADJ", "ADV", "NUM", "PROPN"}
 # The loaders' length rule per frame rate: (min frames, max frames exclusive).
 TRAINING_RANGE = {20.0: (40, 200), 12.5: (24, 200)}
 TOP_N = 15
+PROMPTS = Path(__file__).resolve().parents[2] / "training" / "corpus" / "user_prompts.txt"
+
+
+def prompt_coverage(vocabulary: set[str], prompts_path: Path = PROMPTS) -> dict | None:
+    """Share of the words of a list of user prompts (one a line) that the dataset's vocabulary has."""
+    if not prompts_path.is_file():
+        return None
+    prompts = [ln.strip() for ln in prompts_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    words = [t.rsplit("/", 1)[0].lower() for p in prompts for t in tag_caption(p).split()]
+    words = [w for w in words if w.isalpha()]
+    distinct = set(words)
+    missing = sorted(distinct - vocabulary)
+    return {"prompts": len(prompts), "file": str(prompts_path),
+            "word_share": sum(w in vocabulary for w in words) / max(len(words), 1),
+            "distinct_share": len(distinct & vocabulary) / max(len(distinct), 1), "missing": missing}
 
 
 def _dataset_root(dataset_dir: str | Path) -> Path:
@@ -79,6 +95,7 @@ class _Scan:
     words: Counter = field(default_factory=Counter)
     verbs: Counter = field(default_factory=Counter)
     vocabulary: set[str] = field(default_factory=set)
+    texts: list[str] = field(default_factory=list)  # captions of original (not mirrored) clips
     problems: list[str] = field(default_factory=list)
 
     def add_features(self, path: Path) -> bool:
@@ -116,6 +133,8 @@ class _Scan:
         self.captions += len(caps)
         self.captions_original += 0 if clip_id.startswith("M") else len(caps)
         self.windows += sum(1 for c in caps if c.start != 0.0 or c.end != 0.0)
+        if not clip_id.startswith("M"):
+            self.texts += [c.text for c in caps]
         for c in caps:
             for word, pos in _caption_words(c.tokens, c.text):
                 self.vocabulary.add(word)
@@ -180,9 +199,13 @@ def compute_stats(dataset_dir: str | Path) -> dict:
             "size": len(scan.vocabulary),
             "top_words": [[w, n] for w, n in scan.words.most_common(TOP_N)],
             "top_verbs": [[w, n] for w, n in scan.verbs.most_common(TOP_N)],
+            "distinct_captions": len(set(scan.texts)),
+            "distinct_caption_share": len(set(scan.texts)) / max(len(scan.texts), 1),
+            "prompt_coverage": prompt_coverage(scan.vocabulary),
         },
         "families": families,
-        "realism": {"reference": REFERENCE_NAME, "rows": realism_rows(scan.moments, skeleton.num_joints)},
+        "realism": {"reference": REFERENCE_NAME, "rows": realism_rows(scan.moments, skeleton.num_joints),
+                    "targets": target_rows(scan.moments, skeleton.num_joints)},
         "problems": scan.problems,
     }
 

@@ -77,6 +77,14 @@ def print_stats(stats: dict, file=None) -> None:
     print(f"Vocabulary: {voc['size']} distinct words", file=file)
     print("  top words: " + ", ".join(f"{w} ({n})" for w, n in voc["top_words"]), file=file)
     print("  top verbs: " + ", ".join(f"{w} ({n})" for w, n in voc["top_verbs"]), file=file)
+    if "distinct_caption_share" in voc:
+        print(f"  distinct captions (original clips): {voc['distinct_captions']} "
+              f"({100 * voc['distinct_caption_share']:.1f}%)", file=file)
+    cov = voc.get("prompt_coverage")
+    if cov:
+        print(f"  user prompt coverage ({cov['prompts']} prompts): {100 * cov['word_share']:.1f}% of words, "
+              f"{100 * cov['distinct_share']:.1f}% of distinct words; missing: {', '.join(cov['missing'][:30])}",
+              file=file)
     print(file=file)
 
     if stats.get("families"):
@@ -89,6 +97,11 @@ def print_stats(stats: dict, file=None) -> None:
               file=file)
     print_table(f"Realism vs {realism['reference']}", ["quantity", "dataset", "reference", "ratio"],
                 [[r["name"], r["dataset"], r["reference"], r["ratio"]] for r in realism["rows"]], file)
+
+    if realism.get("targets"):
+        print_table("Realism targets (issue 14)", ["quantity", "dataset", "real", "ratio / points", "target", "ok"],
+                    [[r["name"], r["dataset"], r["reference"], r["compare"], r["target"], "yes" if r["ok"] else "no"]
+                     for r in realism["targets"]], file)
 
     if stats.get("problems"):
         print(f"{len(stats['problems'])} problem(s):", file=file)

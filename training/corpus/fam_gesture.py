@@ -204,11 +204,11 @@ SPECS = [
     Spec("beckon", "gesture", 0.4, lambda c: _side_p(c, count=count(c, 2, 4)), _beckon, lambda p: [
         "waves someone over with {hand}", "beckons with {hand}", "(signals|gestures) someone to come closer",
         "makes a come here gesture with {hand} {times}"], upper=True),
-    Spec("phone_call", "object", 0.8, lambda c: _side_p(c), _phone_ear, lambda p: [
+    Spec("phone_call", "object", 0.8, lambda c: _side_p(c, object="phone"), _phone_ear, lambda p: [
         "talks on the phone", "holds a phone to {pos} {side} ear", "answers a phone call with {hand}",
         "(holds|presses) a (cell phone|phone|mobile phone) against {pos} ear",
         "makes a phone call, holding the phone in {hand}"], upper=True),
-    Spec("texting", "object", 0.8, lambda c: {"side": "both"}, _texting, lambda p: [
+    Spec("texting", "object", 0.8, lambda c: {"side": "both", "object": "phone"}, _texting, lambda p: [
         "looks down at a phone", "(types on|texts on|uses) a phone held in both hands",
         "checks {pos} phone", "reads something on a (smartphone|phone|cell phone)",
         "holds a phone in front of {pos} chest and looks at it"], upper=True),

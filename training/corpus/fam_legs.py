@@ -151,7 +151,7 @@ def stomp(ctx: Ctx) -> Action:
         f"stomps the {sw} foot",
         f"stamps {{pos}} {sw} foot on the ground {times_word(n)}",
         f"stomps {times_word(n)} with the {sw} foot",
-        f"angrily stomps {{pos}} {sw} foot",
+        f"stomps {{pos}} {sw} foot hard",
         f"lifts the {sw} foot and stomps it down {times_word(n)}",
     ]
     return Action("stomp", c, ph, {"side": sw, "count": n})

@@ -201,7 +201,7 @@ def locomotion(ctx: Ctx, plan: StepPlan, gait: Gait) -> Controls:
     lead = np.stack([qrot(inv, c.ankle[:, s] - c.root)[:, 2] for s in (0, 1)], axis=1)
     lead = gaussian_filter1d(lead - lead.mean(axis=1, keepdims=True), 1.5, axis=0, mode="nearest")
     diff = lead[:, 0] - lead[:, 1]
-    c.yaw -= 0.12 * diff
+    c.yaw -= 0.25 * diff
     c.spine[:, 2] += 0.2 * diff
     moving = np.clip(np.abs(np.gradient(xz, axis=0)).sum(axis=1) * FPS / 0.3, 0, 1)
     moving = gaussian_filter1d(np.maximum(moving, np.abs(diff) / 0.2), 3.0, mode="nearest").clip(0, 1)

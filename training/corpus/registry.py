@@ -46,13 +46,13 @@ def _from_spec(spec: Spec) -> Family:
 _LEGACY = {
     f.name: Family(f.name, f.make, f.weight, f.group, f.name in _UPPER, f.name in _BASE)
     for f in (
-        Family("walk", fam_locomotion.walk, 2.5, "locomotion"),
+        Family("walk", fam_locomotion.walk, 1.6, "locomotion"),
         Family("jog", fam_locomotion.jog, 0.9, "locomotion"),
-        Family("run", fam_locomotion.run, 0.9, "locomotion"),
+        Family("run", fam_locomotion.run, 0.6, "locomotion"),
         Family("sneak", fam_locomotion.sneak, 0.8, "locomotion"),
         Family("walk_backward", fam_locomotion.walk_backward, 1.0, "locomotion"),
         Family("side_step", fam_locomotion.side_step, 1.0, "locomotion"),
-        Family("turn_in_place", fam_locomotion.turn_in_place, 1.6, "locomotion"),
+        Family("turn_in_place", fam_locomotion.turn_in_place, 2.2, "locomotion"),
         Family("walk_arc", fam_locomotion.walk_arc, 2.0, "locomotion"),
         Family("spin", fam_locomotion.spin, 0.9, "body"),
         Family("hop", fam_jumps.hop, 0.9, "jump"),
