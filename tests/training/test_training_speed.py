@@ -171,3 +171,16 @@ def test_bucketed_sampler_is_a_permutation_of_similar_length_batches_and_resumes
     assert list(s) == order[16:]  # resume skips exactly the batches seen
     s.set_position(3, 0)
     assert list(s) != order  # another epoch, another order
+
+
+def test_vq_feat_bias_up_weights_root_and_contact_dims(corpus):
+    from backend.motion.features import FeatureLayout
+
+    plain = TASKS["vq"](_vq_config(corpus), seed=0).normalizer
+    cfg = _vq_config(corpus)
+    cfg["data"]["feat_bias"] = 5.0
+    biased = TASKS["vq"](cfg, seed=0).normalizer
+    lay = FeatureLayout(22)
+    np.testing.assert_allclose(biased.std[lay.root], plain.std[lay.root] / 5, rtol=1e-6)
+    np.testing.assert_allclose(biased.std[lay.contacts], plain.std[lay.contacts] / 5, rtol=1e-6)
+    np.testing.assert_array_equal(biased.std[lay.ric], plain.std[lay.ric])

@@ -89,7 +89,11 @@ class VQTask:
         self.pos_weight = float(config.get("loss", {}).get("joint_position", 0.5))
         self.commit_weight = float(config.get("loss", {}).get("commit", 0.02))
         self.eval_clips = int(config["data"].get("eval_clips", 100))
-        self._train = MotionWindowDataset(self.root, "train", window=self.window, stride=4, seed=seed)
+        # [data] feat_bias = 5: the reference recipe's up-weighting of the root (0:4) and contact dims in
+        # the VQ's normaliser (their std divided by it); the transformers inherit the VQ's normaliser
+        self.feat_bias = float(config["data"].get("feat_bias", 1.0))
+        self._train = MotionWindowDataset(self.root, "train", window=self.window, stride=4, seed=seed,
+                                          feat_bias=self.feat_bias)
         self.normalizer = self._train.normalizer
         self.layout = FeatureLayout(22 if self.cfg.feature_dim == 263 else 21)
 
