@@ -6,9 +6,10 @@ median of its timed steps, and the table shows the fastest round of each path.
 
     before   fp32; transformers: nn.TransformerEncoderLayer, every batch tokenised by the frozen VQ,
              captions embedded as batches first meet them
-    now      bf16 autocast (AMX); transformers: SDPA attention (matmuls for short sequences), token
-             maps cached per VQ checksum, every caption embedded once up front (disk cache per text
-             model), batches bucketed by length (runs of 8 batches sorted) so little padding is computed
+    now      bf16 autocast (AMX), fused AdamW, channels-last conv weights; transformers: SDPA
+             attention (matmuls for short sequences), token maps cached per VQ checksum, every
+             caption embedded once up front (disk cache per text model), batches bucketed by length
+             (runs of 8 batches sorted) so little padding is computed
 
 Setup (building the caches the first time) is reported apart from the steady steps. `--accuracy-steps
 N` also trains each path N steps from the same seed and reports its validation metric, to check that
@@ -28,16 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
+_BEFORE_TOKENS = {"train.bf16": False, "train.bucket": 0, "train.fused_optimizer": False, "data.token_cache": False,
+                  "model.attention_impl": "reference", "text.precompute": False, "train.channels_last": False}
+_NOW_TOKENS = {"train.bf16": True, "train.bucket": 8, "train.fused_optimizer": True, "data.token_cache": True,
+               "model.attention_impl": "sdpa", "text.precompute": True}
 PATHS: dict[str, dict[str, dict]] = {
-    "before": {"vq": {"train.bf16": False},
-               "mask": {"train.bf16": False, "train.bucket": 0, "data.token_cache": False,
-                        "model.attention_impl": "reference", "text.precompute": False},
-               "residual": {"train.bf16": False, "train.bucket": 0, "data.token_cache": False,
-                            "model.attention_impl": "reference", "text.precompute": False}},
-    "now": {"vq": {"train.bf16": True},
-            "mask": {"train.bf16": True, "train.bucket": 8, "data.token_cache": True, "model.attention_impl": "sdpa"},
-            "residual": {"train.bf16": True, "train.bucket": 8, "data.token_cache": True,
-                         "model.attention_impl": "sdpa"}},
+    "before": {"vq": {"train.bf16": False, "train.fused_optimizer": False, "train.channels_last": False},
+               "mask": _BEFORE_TOKENS, "residual": _BEFORE_TOKENS},
+    "now": {"vq": {"train.bf16": True, "train.fused_optimizer": True, "train.channels_last": True},
+            "mask": _NOW_TOKENS, "residual": _NOW_TOKENS},
 }
 VAL_METRIC = {"vq": "mpjpe_mm", "mask": "val_masked_acc", "residual": "val_acc"}
 
@@ -61,7 +61,7 @@ def worker(kind: str, config: dict, steps: int, warmup: int, threads: int | None
     from torch.utils.data import DataLoader
 
     from .generator_tasks import TASKS
-    from .loop import EpochSampler, TrainConfig, seed_everything
+    from .loop import EpochSampler, TrainConfig, build_optimizer, prepare_model, seed_everything
 
     if threads:
         torch.set_num_threads(threads)
@@ -69,10 +69,10 @@ def worker(kind: str, config: dict, steps: int, warmup: int, threads: int | None
     seed_everything(cfg.seed)
     started = time.perf_counter()
     task = TASKS[kind](config, seed=cfg.seed)
-    model = task.build_model()
+    model = prepare_model(task.build_model(), cfg, torch.device("cpu"))
     setup_s = time.perf_counter() - started
     step_model = torch.compile(model, dynamic=True) if cfg.compile else model
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    opt = build_optimizer(model, cfg, torch.device("cpu"))
     dataset = task.train_dataset()
     lengths = dataset.lengths() if cfg.bucket and hasattr(dataset, "lengths") else None
     loader = DataLoader(dataset, batch_size=cfg.batch_size,

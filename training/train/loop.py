@@ -42,6 +42,8 @@ class TrainConfig:
     bf16: bool = False               # autocast forward + loss to bfloat16 (AMX on this CPU; fp32 master weights)
     compile: bool = False            # torch.compile the model for the training steps
     bucket: int = 0                  # sort runs of this many batches by item length (0: plain shuffle)
+    fused_optimizer: bool = True     # AdamW's fused kernel (the per-tensor loop when false)
+    channels_last: bool = True       # 4-D (conv) weights channels-last: the VQ's joint map already is
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -125,6 +127,25 @@ class EpochSampler(Sampler[int]):
         return max(self.size // self.world - self.skip, 0)
 
 
+def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
+    """On the device; with `channels_last`, 4-D weights in channels-last layout (the VQ's (B, 12, T, J)
+    joint map is a permuted (B, T, J, 12) tensor, so oneDNN then skips two layout copies per conv)."""
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if cfg.channels_last else model
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW, no weight decay on biases, norms, embeddings and the null text; the fused kernel where the
+    device has one (2.5x faster than the per-tensor loop on this CPU)."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "emb" in name or "null" in name else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    fused = cfg.fused_optimizer and device.type in ("cpu", "cuda")
+    return torch.optim.AdamW(groups, lr=cfg.lr, **({"fused": True} if fused else {}))
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
@@ -180,13 +201,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         ckpt_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed + rank)
 
-    model = task.build_model().to(device)
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "emb" in name or "null" in name else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    model = prepare_model(task.build_model(), cfg, device)
+    opt = build_optimizer(model, cfg, device)
     step, epoch, seen_in_epoch = 0, 0, 0
     last = ckpt_dir / "last.pt"
     if resume and last.exists():
