@@ -175,6 +175,29 @@ def run_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_eval_prompts(args: argparse.Namespace) -> int:
+    from training.eval.prompt_suite import GROUPS, corpus_quality, format_report, run_suite, write_json
+
+    groups = args.groups.split(",") if args.groups else None
+    if groups and set(groups) - set(GROUPS):
+        raise MotionInputError(f"unknown prompt groups {sorted(set(groups) - set(GROUPS))}; known: {GROUPS}")
+    if args.seeds < 1:
+        raise MotionInputError("--seeds must be at least 1")
+    gen = _generator(args)
+
+    def generate(text: str, seconds: float | None, seed: int):
+        return gen.generate(text, seconds=seconds, seed=seed)[0].joints
+
+    result = run_suite(generate, seeds=args.seeds, groups=groups, progress=not args.quiet)
+    corpus = corpus_quality(args.corpus) if args.corpus else None
+    if corpus:
+        result["corpus_quality"] = corpus
+    print(format_report(result, corpus))
+    if args.json:
+        write_json(result, args.json)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate generation (FID, R-precision, ...), VQ reconstruction or retrieval")
     esub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
@@ -197,6 +220,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--name", default="generated", help="row name in the table")
     g.add_argument("--json", help="also write the rows as JSON")
     g.set_defaults(func=run_eval_generation)
+    pr = esub.add_parser("prompts", help="prompt suite: does the motion do what the prompt says (pass rate per group)")
+    pr.add_argument("--model", help="generator folder (default: the shipped model)")
+    pr.add_argument("--torch", nargs=3, metavar=("MASK", "RESIDUAL", "LENGTH"),
+                    help="evaluate torch checkpoints instead (RESIDUAL may be 'none')")
+    pr.add_argument("--seeds", type=int, default=3, help="seeds per prompt (default 3)")
+    pr.add_argument("--groups", help="comma-separated groups (default: all)")
+    pr.add_argument("--corpus", help="dataset folder: also report the physical-quality figures of its test clips")
+    pr.add_argument("--json", help="also write every prompt's result as JSON")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=run_eval_prompts)
     v = esub.add_parser("vq", help="VQ-VAE reconstruction: MPJPE (root-aligned, mm) and FID")
     v.add_argument("--vq", required=True, help="VQ-VAE model.pt")
     v.add_argument("--data", required=True)
