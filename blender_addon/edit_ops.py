@@ -1,9 +1,11 @@
 """Operators: regenerate the selected bones over a frame range, and append "then ..." at the playhead.
 
 Editing works on the MoGenTS action applied to the active armature (it carries the motion's features and
-the bone map used). The backend regenerates the body parts covering the selected bones' joints; the add-on
-then writes a new action in which only the selected bones inside the frame range take the new keys: every
-other bone and frame keeps its previous value exactly (tolerance 0, by construction).
+the bone map used). The backend regenerates the body parts covering the selected bones' joints over the frame
+range and returns the complete edited motion, merged once on its side: outside the range it is the input's
+motion, and after a whole-body edit (the root among the selected joints) the rest continues from where the
+edit ends instead of jumping back onto the old root path. The add-on retargets that motion and writes it as a
+new action; it merges no tracks itself. The previous action stays in the file.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from . import motion_store, session
 from .generate_ops import active_armature, connection, fit_scene_range, retarget_all
-from .keys import PoseTrack, sample_track
+from .keys import PoseTrack
 from .requests_body import retarget_values
 from .rig import describe_armature, selected_bone_names
 from .task_operator import TaskOperator, backend_reachable, has_motion, has_text, idle
@@ -78,27 +80,11 @@ def selected_joints(obj: bpy.types.Object, meta: dict) -> tuple[list[str], list[
     return mapped, sorted({joint_of[b] for b in mapped}), unmapped
 
 
-def merge_tracks(old: PoseTrack, new: PoseTrack, bones: list[str], inside: np.ndarray) -> PoseTrack:
-    """Old keys everywhere, the new ones for `bones` at the keys where `inside` is true."""
-    rotations = {name: q.copy() for name, q in old.rotations.items()}
-    for name in bones:
-        if name in new.rotations:
-            rotations.setdefault(name, new.rotations[name].copy())[inside] = new.rotations[name][inside]
-    root_loc = None if old.root_location is None else old.root_location.copy()
-    if new.root_bone in bones and new.root_location is not None:
-        root_loc = new.root_location.copy() if root_loc is None else root_loc
-        root_loc[inside] = new.root_location[inside]
-    # keep quaternion signs continuous across the seams
-    for q in rotations.values():
-        flips = np.cumsum(np.r_[0, (np.sum(q[1:] * q[:-1], axis=1) < 0).astype(int)]) % 2
-        q[flips == 1] *= -1
-    return PoseTrack(rotations, old.root_bone or new.root_bone, root_loc)
-
-
 def fetch_and_retarget(context: bpy.types.Context, obj: bpy.types.Object, meta: dict, label: str, call,
                        extra: tuple = ()):
     """Work for a thread: `call(client)` returns a motion, which is retargeted with the bone map the applied
-    action used; the result is (motion, retarget answer, *extra), or None when cancelled."""
+    action used; the result is (motion, retarget answer, the backend's whole answer, *extra), or None when
+    cancelled."""
     armature = describe_armature(obj)
     values = retarget_values(context.scene.mogents, obj.data.mogents, meta["fps"])
     values["mapping"] = values["mapping"] or meta.get("bone_map")
@@ -110,7 +96,7 @@ def fetch_and_retarget(context: bpy.types.Context, obj: bpy.types.Object, meta: 
         answer = call(client)
         motion = answer.get("motion", answer)
         tracks = retarget_all(client, armature, [motion], values, progress, cancelled, lo=0.8)
-        return (motion, tracks[0], *extra) if tracks else None
+        return (motion, tracks[0], answer, *extra) if tracks else None
 
     return work
 
@@ -136,32 +122,31 @@ class MOGENTS_OT_edit_selection(TaskOperator, bpy.types.Operator):
         prompt = " ".join(settings.edit_prompt.split())
         if not prompt:
             raise ValueError("type the new prompt for the selection")
-        frames, times = motion_store.key_frames_of(meta)
-        old = motion_store.track_from_action(obj, action, frames)
-        inside = keys_in_range(frames, first, last)
-        body = {"motion": {"features": features.round(5).tolist(), "fps": meta["fps"]}, "frames": [a, b],
-                "joints": joints, "prompt": prompt, "seed": int(settings.seed)}
+        # the stored float32 features go as they are (not rounded), so the backend sees the motion exactly
+        body = {"motion": {"features": features.tolist(), "fps": meta["fps"]}, "frames": [a, b],
+                "joints": joints, "prompt": prompt, "seed": int(settings.seed), "raw": bool(settings.raw_output)}
         return fetch_and_retarget(context, obj, meta, "editing", lambda client: client.edit(body),
-                                  extra=(old, bones, unmapped, inside, times, a, b, meta, prompt))
+                                  extra=(bones, unmapped, a, b, meta, prompt))
 
     def apply(self, context, result):
         if result is None:
             return
-        motion, retargeted, old, bones, unmapped, inside, times, a, b, meta, prompt = result
+        motion, retargeted, answer, bones, unmapped, a, b, meta, prompt = result
         obj = active_armature(context)
-        new = sample_track(PoseTrack.from_retarget(retargeted), times)
-        merged = merge_tracks(old, new, bones, inside)
-        action = motion_store.apply_track(obj, merged, motion, f"edit: {prompt}", meta["start_frame"], meta["step"],
-                                          meta.get("bone_map", {}), preview=False,
-                                          extra={"edited_frames": [a, b], "edited_bones": bones},
-                                          whole_frames=bool(meta.get("whole_frames", False)), keyed=True,
-                                          derived=True)
+        report = answer.get("report") or {}
+        action = motion_store.apply_track(obj, PoseTrack.from_retarget(retargeted), motion, f"edit: {prompt}",
+                                          meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False,
+                                          extra={"edited_frames": [a, b], "edited_bones": bones, "edit_report": report},
+                                          whole_frames=bool(meta.get("whole_frames", False)), derived=True)
+        moved = float(report.get("rest_moved_mm", 0.0))
+        rest = (f"; the frames after the range continue from where the edit ends ({moved / 1000:.2f} m, "
+                f"{float(report.get('rest_turned_deg', 0.0)):.0f} deg from the old path)") if moved > 0.5 else ""
         if unmapped:
-            self.report({"WARNING"}, f"{action.name}: edited {len(bones)} bone(s); {len(unmapped)} selected bone(s) "
-                                     f"have no joint in the bone map and were left as they are: "
+            self.report({"WARNING"}, f"{action.name}: edited {len(bones)} bone(s){rest}; {len(unmapped)} selected "
+                                     f"bone(s) have no joint in the bone map and were left as they are: "
                                      f"{', '.join(unmapped[:6])}{', ...' if len(unmapped) > 6 else ''}")
         else:
-            self.report({"INFO"}, f"{action.name}: {len(bones)} bone(s), motion frames {a}-{b - 1}")
+            self.report({"INFO"}, f"{action.name}: {len(bones)} bone(s), motion frames {a}-{b - 1}{rest}")
 
 
 class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
@@ -185,15 +170,15 @@ class MOGENTS_OT_compose_then(TaskOperator, bpy.types.Operator):
         prompt = " ".join(settings.then_prompt.split())
         if not prompt:
             raise ValueError("type what happens next")
-        body = {"motion": {"features": features[:cut].round(5).tolist(), "fps": meta["fps"]}, "prompts": [prompt],
-                "seconds": [float(settings.then_seconds)], "seed": int(settings.seed)}
+        body = {"motion": {"features": features[:cut].tolist(), "fps": meta["fps"]}, "prompts": [prompt],
+                "seconds": [float(settings.then_seconds)], "seed": int(settings.seed), "raw": bool(settings.raw_output)}
         return fetch_and_retarget(context, obj, meta, "composing", lambda client: client.compose(body),
                                   extra=(meta, f"{meta['prompt']}, {prompt}"))
 
     def apply(self, context, result):
         if result is None:
             return
-        motion, retargeted, meta, prompt = result
+        motion, retargeted, _, meta, prompt = result
         obj = active_armature(context)
         action = motion_store.apply_track(obj, PoseTrack.from_retarget(retargeted), motion, prompt,
                                           meta["start_frame"], meta["step"], meta.get("bone_map", {}), preview=False,

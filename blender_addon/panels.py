@@ -150,6 +150,7 @@ class MOGENTS_PT_apply(_Panel, bpy.types.Panel):
         row.prop(s, "root_motion")
         row.prop(s, "foot_cleanup")
         layout.prop(s, "scale")
+        layout.prop(s, "raw_output")
 
 
 class MOGENTS_PT_edit(_Panel, bpy.types.Panel):

@@ -172,6 +172,12 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
     scale: FloatProperty(
         name="Scale", default=0.0, min=0.0, description="Root motion scale; 0 = from the leg length of the rig"
     )
+    raw_output: BoolProperty(
+        name="Raw model output",
+        description="Key the generator's own joints. Off (default): the backend makes them animation-ready: "
+                    "fixed bone lengths, planted feet, nothing under the floor, less jitter",
+        default=False,
+    )
     foot_cleanup: BoolProperty(
         description="Pin the feet while they touch the ground, so they do not slide",
         name="Keep planted feet",

@@ -18,6 +18,7 @@ import bpy
 import numpy as np
 
 from backend.motion.retarget import RetargetOptions, armature_from_dict, bone_map_from_dict, detect_bone_map, retarget
+from backend.motion.skeleton import SMPL22
 from tests.fixtures.bvh_motion import smooth_fk_motion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,12 +88,15 @@ class FakeBackend:
         return detect_bone_map(armature_from_dict(armature), preset).to_dict()
 
     def edit(self, body: dict) -> dict:
-        """The input motion with frames [a, b) replaced by another smooth motion."""
+        """The complete edited motion, as the backend returns it: the input with the selected joints over frames
+        [a, b) replaced by another smooth motion."""
         self.calls.append(("edit", body))
         joints = joints_of(body["motion"]["features"])
         a, b = body["frames"]
         other = smooth_fk_motion(len(joints), seed=1000 + body["seed"], amplitude=0.9)
-        joints[a:b] = other[a:b]
+        names = body.get("joints") or list(SMPL22.joint_names)
+        sel = [SMPL22.joint_names.index(n) for n in names]
+        joints[a:b, sel] = other[a:b, sel]
         return {"motion": motion_dict(joints, body["seed"], body["prompt"]), "report": {}}
 
     def compose(self, body: dict) -> dict:

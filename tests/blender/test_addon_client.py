@@ -150,10 +150,11 @@ def test_generate_body_leaves_steps_to_the_model_unless_set():
     from blender_addon.requests_body import generate_body
 
     settings = SimpleNamespace(prompt="  a person   walks ", auto_length=True, seconds=4.0, seed=3, variations=2,
-                               cfg=4.0, steps=0)
+                               cfg=4.0, steps=0, raw_output=False)
     body = generate_body(settings)
     assert body["steps"] is None and body["prompt"] == "a person walks" and body["seconds"] is None
-    settings.steps = 7
-    assert generate_body(settings)["steps"] == 7
+    assert body["raw"] is False  # the backend's animation-ready joints unless the panel asks for raw
+    settings.steps, settings.raw_output = 7, True
+    assert generate_body(settings)["steps"] == 7 and generate_body(settings)["raw"] is True
     with pytest.raises(ValueError, match="prompt"):
         generate_body(SimpleNamespace(**{**vars(settings), "prompt": "  "}))

@@ -197,7 +197,14 @@ def test_variations_preview_and_keep(addon):
     assert "mogents_preview" not in obj.animation_data.action
 
 
-def test_edit_selection_keeps_everything_else_exactly(addon):
+def _same_rotation(a, b, atol):
+    """Quaternion tracks (T, 4) that describe the same rotations (q and -q alike)."""
+    return np.abs(np.abs(np.sum(a * b, axis=-1)) - 1.0).max() < atol
+
+
+def test_edit_selection_keeps_everything_else(addon):
+    """The backend returns the complete edited motion; the add-on writes it as it comes, and everything outside
+    the range and every unselected bone keep their keys (up to float noise of the retarget)."""
     obj = _scene("mixamo")
     assert bpy.ops.mogents.generate() == {"FINISHED"}
     before = obj.animation_data.action
@@ -216,16 +223,52 @@ def test_edit_selection_keeps_everything_else_exactly(addon):
     old = store.track_from_action(obj, before, np.arange(1, 61))
     new = store.track_from_action(obj, after, np.arange(1, 61))
     changed = False
+    # the collar bone aims at the (edited) shoulder joint, so it follows the new arm inside the range
+    follows = {"mixamorig:RightShoulder"}
     for bone, q in old.rotations.items():
         outside = np.r_[0:20, 44:60]
-        np.testing.assert_allclose(new.rotations[bone][outside], q[outside], atol=1e-6)
-        if bone not in arm_bones:
-            np.testing.assert_allclose(new.rotations[bone], q, atol=1e-6)
+        assert _same_rotation(new.rotations[bone][outside], q[outside], 1e-5), bone
+        if bone not in arm_bones and bone not in follows:
+            assert _same_rotation(new.rotations[bone], q, 1e-5), bone
         else:
             changed |= bool(np.abs(new.rotations[bone][20:44] - q[20:44]).max() > 1e-3)
-    np.testing.assert_allclose(new.root_location, old.root_location, atol=1e-6)
+    np.testing.assert_allclose(new.root_location, old.root_location, atol=1e-5)
     assert changed
     bpy.ops.object.mode_set(mode="OBJECT")
+
+
+def test_whole_body_edit_keeps_the_root_path_continuous(addon):
+    """Frames 20-50 of a kept walk regenerated as a jump on the Rigify metarig: the root continues from where the
+    edit ends (before, the add-on mixed the new root path inside the range with the old one after it, a 0.77 m
+    jump in one frame)."""
+    obj = _scene("metarig")
+    settings = bpy.context.scene.mogents
+    settings.seconds = 5.0
+    assert bpy.ops.mogents.generate() == {"FINISHED"}
+    before = obj.animation_data.action
+    meta = json.loads(before["mogents"])
+    bpy.ops.object.mode_set(mode="POSE")
+    select_pose_bones(obj, list(meta["bone_map"].values()))
+    scene = bpy.context.scene
+    scene.use_preview_range, scene.frame_preview_start, scene.frame_preview_end = True, 21, 50
+    settings.edit_prompt = "a person jumps forward"
+    assert bpy.ops.mogents.edit_selection() == {"FINISHED"}
+    bpy.ops.object.mode_set(mode="OBJECT")
+    after = obj.animation_data.action
+    edited = json.loads(after["mogents"])
+    assert edited["edited_frames"] == [20, 50] and "rest_moved_mm" in edited["edit_report"]
+    root = meta["root_bone"]
+    frames = list(range(1, meta["frames"] + 1))
+    heads = _evaluated_heads(obj, [root], frames)[:, 0]
+    step = np.linalg.norm(np.diff(heads, axis=0), axis=-1)
+    scale = float(_last_result(obj).retarget["scale"])  # armature units per metre
+    assert step.max() < 0.15 * scale, f"the root jumps {step.max() / scale:.2f} m in one frame"
+    # before the range the root is where it was
+    obj.animation_data.action = before
+    if hasattr(obj.animation_data, "action_slot") and len(before.slots):
+        obj.animation_data.action_slot = before.slots[0]
+    old_heads = _evaluated_heads(obj, [root], frames[:19])[:, 0]
+    np.testing.assert_allclose(heads[:19], old_heads, atol=1e-4 * scale)
 
 
 def test_undo_restores_the_scene_before_generating(addon):
