@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Generator v2 training campaign on corpus v2, every stage resumable: rerun the script after an interruption
+# and each trainer continues from its last checkpoint (finished stages are skipped). State lives outside the
+# work tree, in $RUNS (default ~/mogents-runs/v2); only exported model folders are committed.
+#   bash scripts/campaign_v2.sh [stage ...]     stages: data evaluator vq mask_small residual_small length
+#                                               mask_large residual_large export   (default: all, in order)
+# Long: run it with nohup and a log file. Each stage's progress bar and metrics.jsonl show where it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-$HOME/mogents-runs/v2}
+DATA=${DATA:-$RUNS/data/corpus_v2}
+CLIPS=${CLIPS:-20000}
+M=".venv/bin/mogents"
+mkdir -p "$RUNS"
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(data evaluator vq mask_small residual_small length mask_large residual_large export)
+
+done_run() { [[ -f "$1/model.pt" ]]; }
+train() {  # kind config run [extra args]
+  local kind=$1 cfg=$2 run=$3; shift 3
+  if done_run "$run"; then echo "[campaign] $run done"; return; fi
+  echo "[campaign] train $kind -> $run ($(date -u +%H:%M))"
+  $M train "$kind" --config "$cfg" --data "$DATA" --out "$run" \
+    --set "model.vq=$RUNS/vq/model.pt" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" || true
+  done_run "$run" || { echo "[campaign] $run did not finish"; exit 1; }
+}
+
+for stage in "${stages[@]}"; do
+  case $stage in
+    data)
+      if [[ -f "$DATA/all.txt" ]]; then echo "[campaign] $DATA exists"; else
+        $M data synth --out "$DATA" --clips "$CLIPS" --seed 0 --workers 2; fi ;;
+    evaluator) [[ -f "$RUNS/evaluator/model.pt" ]] || $M train evaluator --config training/configs/v2/evaluator.toml \
+                 --data "$DATA" --out "$RUNS/evaluator" ;;
+    vq) [[ -f "$RUNS/vq/model.pt" ]] || $M train vq --config training/configs/v2/vq.toml --data "$DATA" --out "$RUNS/vq" ;;
+    mask_small|mask_large) train mask "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
+    residual_small|residual_large) train residual "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
+    length) [[ -f "$RUNS/length/model.pt" ]] || $M train length --config training/configs/v2/length.toml \
+              --data "$DATA" --out "$RUNS/length" ;;
+    export)
+      for size in small large; do
+        if done_run "$RUNS/mask_$size" && done_run "$RUNS/residual_$size"; then
+          $M export onnx --mask "$RUNS/mask_$size/model.pt" --residual "$RUNS/residual_$size/model.pt" \
+            --length "$RUNS/length/model.pt" --out "$RUNS/export_$size" --name "mogents-corpus-v2-$size" --decode-steps 5
+        fi
+      done ;;
+    *) echo "unknown stage $stage"; exit 2 ;;
+  esac
+done
+echo "[campaign] finished: ${stages[*]}"
