@@ -111,3 +111,38 @@ def test_every_check_runs_on_a_plain_walk(group):
         if p.group == group:
             r = p.check(walk)
             assert isinstance(r.passed, bool) and np.isfinite(r.value) and r.what
+
+
+CALIBRATION = {  # corpus family -> the suite's check for what its caption says, from the clip's parameters
+    "walk": lambda p: c.travel("forward", 1.0),
+    "run": lambda p: c.speed(1.8),
+    "jump_up": lambda p: c.jumps(count=int(p["count"])),
+    "sit_chair": lambda p: c.pelvis_drop(0.3),
+    "sit_floor": lambda p: c.pelvis_low(0.45),
+    "wave": lambda p: c.wave(p["side"]),
+    "kick": lambda p: c.kick(p["side"]),
+    "punch": lambda p: c.punch(p["side"]),
+    "turn_in_place": lambda p: c.turn(p["side"], 45),
+    "side_step": lambda p: c.travel(p["side"], 0.3),
+    "walk_arc": lambda p: c.turn(p["side"], 45),
+    "knee_raise": lambda p: c.foot_lift(p["side"], 0.2),
+    "drink": lambda p: c.hands_at_mouth(0.2),
+    "lie_down": lambda p: c.head_low(0.5),
+    "kneel": lambda p: c.pelvis_low(0.6),
+    "idle": lambda p: c.still(0.3),
+}
+
+
+@pytest.mark.parametrize("family", sorted(CALIBRATION))
+def test_checks_pass_on_corpus_clips_of_the_family_they_test(family):
+    """Calibration: real corpus clips, whose parameters are known, pass the check written for their words,
+    so a failing generated motion fails because of the motion, not the check."""
+    from backend.motion.features import features_to_joints, joints_to_features
+    from training.corpus.compose import make_clip
+
+    passed = []
+    for seed in range(5):
+        clip = make_clip(np.random.default_rng(seed), [family])
+        joints = features_to_joints(joints_to_features(clip.joints)[0])
+        passed.append(CALIBRATION[family](clip.actions[0].params)(joints).passed)
+    assert np.mean(passed) >= 0.8, passed
