@@ -39,7 +39,7 @@ def _allowed_numbers(actions) -> set[int]:
     ok = {90, 180, 360, 720}
     for a in actions:
         for k in ("count", "steps", "pairs", "degrees", "reps"):
-            if k in a.params:
+            if isinstance(a.params.get(k), (int, float)):
                 ok.add(int(a.params[k]))
         ok.add(2)  # "two hands", "both" phrasings and "twice in a row" of two-action captions
     return ok
@@ -105,10 +105,12 @@ def test_captions_state_only_the_clips_sides_counts_and_objects(clips):
     for c in clips:
         acts = _flat(c.actions)
         lines = [(t, acts) for t in c.captions]
-        lines += [(t, _flat([a])) for (t, _, _), a in zip(c.windows, c.actions, strict=True)]
+        if c.windows:
+            lines += [(t, _flat([a])) for (t, _, _), a in zip(c.windows, c.actions, strict=True)]
         for text, who in lines:
             checked += 1
-            said = set(re.findall(r"\b(left|right)\b", text))
+            both = re.sub(r"\b(left and right|right and left|from side to side)\b", "", text)  # names no side
+            said = set(re.findall(r"\b(left|right)\b", both))
             assert said <= _sides(who), (text, [a.params for a in who])
             assert _numbers(text) <= _allowed_numbers(who), (text, [a.params for a in who])
             for word in ("clockwise", "counterclockwise"):
@@ -125,13 +127,15 @@ def test_objects_named_in_captions_are_the_clips_objects(clips):
     from training.corpus.fam_body2 import SMALL
     from training.corpus.fam_gesture import CUPS, FOODS, TWO_HANDED
 
-    names = sorted(set(SMALL) | set(CUPS) | set(FOODS) | set(TWO_HANDED), key=len, reverse=True)
+    # "ball" is left out: the v1 throw family says "throws a ball" without an object parameter
+    names = set(SMALL) | set(CUPS) | set(FOODS) | set(TWO_HANDED)
+    names = sorted(names - {"ball", "tennis ball"}, key=len, reverse=True)
     for c in clips:
         acts = _flat(c.actions)
         objects = {a.params["object"] for a in acts if "object" in a.params}
         for text in c.captions:
             for n in names:
-                if re.search(rf"\b(a|an|the) {re.escape(n)}\b", text):
+                if re.search(rf"\b(a|an|the) {re.escape(n)}\b(?! pattern| step)", text):
                     assert any(n in o or o in n for o in objects), (text, objects)
                     break
 
@@ -145,7 +149,7 @@ def test_style_words_follow_the_modifier(clips):
                 continue
             for text in c.captions:
                 for adv in mod.adverbs:
-                    if adv in ("quietly", "carefully", "energetically", "lazily"):
+                    if adv in ("quietly", "carefully", "energetically", "lazily", "stealthily"):
                         continue  # also plain family words
                     assert not re.search(rf"\b{adv}\b", text), (text, c.mod and c.mod.name)
 

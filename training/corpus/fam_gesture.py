@@ -185,7 +185,7 @@ SPECS = [
     Spec("look_around", "gesture", 0.9, lambda c: {"first": pick_side(c), "turn": float(c.rng.uniform(0.2, 0.55))},
          _look, lambda p: [
              "looks around", "looks to the {first} and then to the {other_first}",
-             "(turns|swivels) to look {first}, then {other_first}", "looks around (curiously|nervously|)",
+             "(turns|swivels) to look {first}, then {other_first}", "looks around (curiously|attentively|)",
              "scans the surroundings, looking left and right", "glances {first} and then {other_first}"],
          upper=True),
     Spec("scratch_head", "gesture", 0.5, lambda c: _side_p(c), _scratch, lambda p: [

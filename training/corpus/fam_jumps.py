@@ -380,9 +380,9 @@ def skip(ctx: Ctx) -> Action:
         c.wrist[:, side] = blend(c.wrist[:, side], sagittal(body, side, theta + 0.2, 0.85), w)
     ph = [
         "skips forward",
-        "skips along happily",
+        "skips along",
         f"skips forward {num(n)} times",
-        "skips ahead cheerfully",
+        "skips ahead with light steps",
         "does a skipping motion while moving forward",
     ]
     return Action("skip", c, ph, {"count": n}, end_pos=np.array([0.0, z_end]))

@@ -192,7 +192,7 @@ def sneak(ctx: Ctx) -> Action:
         "sneaks forward",
         "creeps forward in a crouch",
         "sneaks forward slowly and quietly",
-        "tiptoes forward cautiously",
+        "tiptoes forward bent low",
         "moves stealthily forward",
         f"sneaks forward {num(n)} steps",
     ]

@@ -300,11 +300,13 @@ SPECS = [
                      "plays a backhand stroke", "returns the ball with a backhand"],
         "serve": ["serves a tennis ball", "tosses the ball up and serves with {hand}", "does an overhead tennis serve",
                   "serves like a tennis player"]}[p["stroke"]], upper=True),
-    Spec("basketball_dribble", "sport", 0.7, lambda c: {"side": pick_side(c, 0.6), "count": count(c, 3, 8)},
+    Spec("basketball_dribble", "sport", 0.7, lambda c: {"side": pick_side(c, 0.6), "count": count(c, 3, 8),
+                                                    "object": "basketball"},
          _dribble, lambda p: [
              "dribbles a basketball with {hand}", "bounces a ball {n} times with {hand}",
              "dribbles a ball in place, knees bent", "bounces a basketball on the floor {times}"], upper=True),
-    Spec("basketball_shot", "sport", 0.7, lambda c: {"side": pick_side(c, 0.7)}, _shot, lambda p: [
+    Spec("basketball_shot", "sport", 0.7, lambda c: {"side": pick_side(c, 0.7), "object": "basketball"}, _shot,
+         lambda p: [
         "shoots a basketball", "takes a jump shot", "bends {pos} knees and shoots a ball toward the hoop",
         "shoots a free throw", "throws a basketball up at the basket with {hand}"]),
     Spec("jump_rope", "sport", 0.7, lambda c: {"count": count(c, 3, 10)}, _rope, lambda p: [

@@ -220,7 +220,8 @@ SPECS = [
                                                       "rise": float(c.rng.uniform(0.14, 0.19))}, _stairs, lambda p: [
         "walks down (the|a flight of|some) stairs", "goes down {n} steps", "descends the staircase",
         "walks downstairs", "steps down {n} stairs"]),
-    Spec("step_box", "locomotion", 0.8, lambda c: {"side": pick_side(c), "rise": float(c.rng.uniform(0.2, 0.35))},
+    Spec("step_box", "locomotion", 0.8, lambda c: {"side": pick_side(c), "object": "box",
+                                                  "rise": float(c.rng.uniform(0.2, 0.35))},
          _box, lambda p: [
              "steps up onto a box and back down", "steps onto a (box|platform|step|bench) with the {side} foot first "
              "and steps back down", "climbs onto a box, then steps off backward",
