@@ -169,3 +169,18 @@ def test_progressive_forms():
 def test_prompt_list_is_covered():
     cov = prompt_coverage(set())
     assert cov is not None and cov["prompts"] >= 100 and cov["word_share"] == 0.0
+
+
+def test_no_family_teleports_and_stairs_end_on_their_last_step():
+    """The standing lead-in and tail stand on the floor the actions start and end on: before, a staircase
+    going up ended with the pelvis dropped back to the ground floor in one frame (and the box step had a
+    one-frame spike of twice the box height)."""
+    for family in sorted(FAMILIES):
+        clip = make_clip(np.random.default_rng(3), [family])
+        step = np.linalg.norm(np.diff(clip.joints[:, 0], axis=0), axis=-1).max()
+        assert step < 0.25, (family, step)
+    for direction, sign in (("stairs_up", 1), ("stairs_down", -1)):
+        clip = make_clip(np.random.default_rng(1), [direction])
+        p = clip.actions[0].params
+        change = clip.joints[-1, 0, 1] - clip.joints[0, 0, 1]
+        assert abs(change - sign * p["count"] * p["rise"]) < 0.05, (direction, change)

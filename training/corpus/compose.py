@@ -138,6 +138,17 @@ def _join(prev: Controls, nxt: Controls, k: int) -> Controls:
     return Controls(**parts)
 
 
+def _floor_under(c: Controls, frame: int) -> float:
+    """Height of the floor under the feet at `frame`: the lower ankle target (standing ankles sit at the same
+    height above whatever floor they stand on)."""
+    return float(c.ankle[frame, :, 1].min())
+
+
+def _lift(c: Controls, dy: float) -> None:
+    c.root[:, 1] += dy
+    c.ankle[..., 1] += dy
+
+
 def assemble(ctx: Ctx, actions: list[Action]) -> tuple[Controls, list[tuple[int, int]]]:
     pos, yaw = np.zeros(2), 0.0
     total_est = sum(a.frames - 1 for a in actions) + 1
@@ -147,6 +158,8 @@ def assemble(ctx: Ctx, actions: list[Action]) -> tuple[Controls, list[tuple[int,
     spans = []
     for a in actions:
         w = to_world(a.controls, pos, yaw)
+        if not spans:  # stand on the floor the first action starts from (the top of a staircase going down)
+            _lift(c, _floor_under(w, 0) - _floor_under(c, -1))
         k = _blend_frames(ctx, c, w) if spans else 0
         start = c.frames - k if spans else c.frames - 1
         c = _join(c, w, k if spans else 1)
@@ -156,8 +169,10 @@ def assemble(ctx: Ctx, actions: list[Action]) -> tuple[Controls, list[tuple[int,
         yaw += a.end_yaw
     spare = MAX_FRAMES - c.frames
     tail = min(int(ctx.rng.integers(0, 9)) + max(MIN_FRAMES - c.frames, 0), max(spare, 0))
-    if tail:
-        c = _join(c, to_world(ctx.neutral(tail + 1), pos, yaw), 0)
+    if tail:  # stand still where the last action ended, on the floor it ended on (the top of the stairs)
+        rest = to_world(ctx.neutral(tail + 1), pos, yaw)
+        _lift(rest, _floor_under(c, -1) - _floor_under(rest, 0))
+        c = _join(c, rest, 0)
     if c.frames > MAX_FRAMES:  # the lead-in standing is the first to go
         cut = c.frames - MAX_FRAMES
         c = Controls(**{f.name: getattr(c, f.name)[cut:] for f in fields(Controls)})

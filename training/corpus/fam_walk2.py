@@ -57,8 +57,8 @@ def _box(ctx: Ctx, p: dict):
     # stepping back down: the same foot goes first, heights relative to the box top
     dn, _, _, _ = _walk(ctx, 2, 0.0, gait, first=f, heights=[-h, -h], keys_=down_keys)
     c, end, yaw = chain([(up, np.array([0, 0.32]), 0.0), (dn, np.array([0, -0.32]), 0.0)])
-    c.root[up.frames - 1:, 1] += h
-    c.ankle[up.frames - 1:, :, 1] += h
+    c.root[up.frames:, 1] += h  # the stepping-down part (chain drops its first frame) starts on the box top
+    c.ankle[up.frames:, :, 1] += h
     return Built(c, end, yaw)
 
 

@@ -44,6 +44,7 @@ class TrainConfig:
     bucket: int = 0                  # sort runs of this many batches by item length (0: plain shuffle)
     fused_optimizer: bool = True     # AdamW's fused kernel (the per-tensor loop when false)
     channels_last: bool = True       # 4-D (conv) weights channels-last: the VQ's joint map already is
+    keep_every: int = 0              # also keep the weights every N steps (checkpoints/step_N.pt), for curves
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -241,6 +242,10 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
                       "step": step, "epoch": epoch, "seen_in_epoch": seen_in_epoch,
                       "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),  # noqa: NPY002
                       "python_rng": random.getstate(), "meta": task.meta()}, last)
+        if cfg.keep_every and step % cfg.keep_every == 0:  # weights only, for curves over training time
+            _save_atomic({"kind": task.kind, "model": unwrap(model).state_dict(), "step": step,
+                          "time_s": round(time.time() - started + resumed_time, 1), "meta": task.meta(),
+                          "metrics": {}}, ckpt_dir / f"step_{step:07d}.pt")
 
     bar = None
     if progress and rank == 0:
