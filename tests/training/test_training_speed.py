@@ -184,3 +184,16 @@ def test_vq_feat_bias_up_weights_root_and_contact_dims(corpus):
     np.testing.assert_allclose(biased.std[lay.root], plain.std[lay.root] / 5, rtol=1e-6)
     np.testing.assert_allclose(biased.std[lay.contacts], plain.std[lay.contacts] / 5, rtol=1e-6)
     np.testing.assert_array_equal(biased.std[lay.ric], plain.std[lay.ric])
+
+
+def test_keep_every_keeps_loadable_weights_with_their_training_time(corpus, vq_path, tmp_path):
+    from training.train.generator_tasks import load_checkpoint
+
+    task = TASKS["mask"](_mask_config(corpus, vq_path), seed=0)
+    cfg = TrainConfig(steps=6, batch_size=8, lr=1e-3, warmup=1, log_every=1, checkpoint_every=3, keep_every=3,
+                      seed=0, bf16=True)
+    train(task, cfg, tmp_path, progress=False)
+    kept = sorted((tmp_path / "checkpoints").glob("step_*.pt"))
+    assert [p.name for p in kept] == ["step_0000003.pt", "step_0000006.pt"]
+    states = [load_checkpoint(p, "mask") for p in kept]
+    assert 0 < states[0]["elapsed_s"] <= states[1]["elapsed_s"] and states[1]["step"] == 6

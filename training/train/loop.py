@@ -205,6 +205,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
     model = prepare_model(task.build_model(), cfg, device)
     opt = build_optimizer(model, cfg, device)
     step, epoch, seen_in_epoch = 0, 0, 0
+    elapsed_before = 0.0  # training wall time of earlier runs of this resumed training
     last = ckpt_dir / "last.pt"
     if resume and last.exists():
         state = torch.load(last, map_location=device, weights_only=False)
@@ -213,6 +214,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, epoch, seen_in_epoch = state["step"], state["epoch"], state["seen_in_epoch"]
+        elapsed_before = float(state.get("elapsed_s", 0.0))
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["numpy_rng"])  # noqa: NPY002
         random.setstate(state["python_rng"])
@@ -241,10 +243,11 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         _save_atomic({"kind": task.kind, "model": unwrap(model).state_dict(), "optimizer": opt.state_dict(),
                       "step": step, "epoch": epoch, "seen_in_epoch": seen_in_epoch,
                       "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),  # noqa: NPY002
-                      "python_rng": random.getstate(), "meta": task.meta()}, last)
+                      "python_rng": random.getstate(), "meta": task.meta(),
+                      "elapsed_s": elapsed_before + time.time() - started}, last)
         if cfg.keep_every and step % cfg.keep_every == 0:  # weights only, for curves over training time
             _save_atomic({"kind": task.kind, "model": unwrap(model).state_dict(), "step": step,
-                          "time_s": round(time.time() - started + resumed_time, 1), "meta": task.meta(),
+                          "elapsed_s": round(elapsed_before + time.time() - started, 1), "meta": task.meta(),
                           "metrics": {}}, ckpt_dir / f"step_{step:07d}.pt")
 
     bar = None
