@@ -2,25 +2,31 @@
 # Generator v2 training campaign on corpus v2, every stage resumable: rerun the script after an interruption
 # and each trainer continues from its last checkpoint (finished stages are skipped). State lives outside the
 # work tree, in $RUNS (default ~/mogents-runs/v2); only exported model folders are committed.
-#   bash scripts/campaign_v2.sh [stage ...]     stages: data evaluator vq mask_small residual_small length
-#                                               mask_large residual_large export   (default: all, in order)
+#   bash scripts/campaign_v2.sh [stage ...]     stages: data vq mask_small residual_small length export
+#                                               evaluator mask_large residual_large   (default: all, in order)
 # Long: run it with nohup and a log file. Each stage's progress bar and metrics.jsonl show where it is.
+# SCALE=0.3 trains every generator stage for 0.3x its config's steps (a shorter campaign: give it its own RUNS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-$HOME/mogents-runs/v2}
 DATA=${DATA:-$RUNS/data/corpus_v2}
 CLIPS=${CLIPS:-20000}
 M=".venv/bin/mogents"
+SCALE=${SCALE:-1}
+steps_of() {  # the config's [train] steps times SCALE
+  .venv/bin/python -c "import sys, tomllib; c = tomllib.load(open(sys.argv[1], 'rb'));
+print(max(1, round(c['train']['steps'] * float(sys.argv[2]))))" "$1" "$SCALE"
+}
 mkdir -p "$RUNS"
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(data evaluator vq mask_small residual_small length mask_large residual_large export)
+[[ ${#stages[@]} -gt 0 ]] || stages=(data vq mask_small residual_small length export evaluator mask_large residual_large export)
 
 done_run() { [[ -f "$1/model.pt" ]]; }
 train() {  # kind config run [extra args]
   local kind=$1 cfg=$2 run=$3; shift 3
   if done_run "$run"; then echo "[campaign] $run done"; return; fi
   echo "[campaign] train $kind -> $run ($(date -u +%H:%M))"
-  $M train "$kind" --config "$cfg" --data "$DATA" --out "$run" \
+  $M train "$kind" --config "$cfg" --data "$DATA" --out "$run" --steps "$(steps_of "$cfg")" \
     --set "model.vq=$RUNS/vq/model.pt" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" || true
   done_run "$run" || { echo "[campaign] $run did not finish"; exit 1; }
 }
@@ -32,11 +38,12 @@ for stage in "${stages[@]}"; do
         $M data synth --out "$DATA" --clips "$CLIPS" --seed 0 --workers 2; fi ;;
     evaluator) [[ -f "$RUNS/evaluator/model.pt" ]] || $M train evaluator --config training/configs/v2/evaluator.toml \
                  --data "$DATA" --out "$RUNS/evaluator" ;;
-    vq) [[ -f "$RUNS/vq/model.pt" ]] || $M train vq --config training/configs/v2/vq.toml --data "$DATA" --out "$RUNS/vq" ;;
+    vq) [[ -f "$RUNS/vq/model.pt" ]] || $M train vq --config training/configs/v2/vq.toml --data "$DATA" \
+          --out "$RUNS/vq" --steps "$(steps_of training/configs/v2/vq.toml)" ;;
     mask_small|mask_large) train mask "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
     residual_small|residual_large) train residual "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
     length) [[ -f "$RUNS/length/model.pt" ]] || $M train length --config training/configs/v2/length.toml \
-              --data "$DATA" --out "$RUNS/length" ;;
+              --data "$DATA" --out "$RUNS/length" --steps "$(steps_of training/configs/v2/length.toml)" ;;
     export)
       for size in small large; do
         if done_run "$RUNS/mask_$size" && done_run "$RUNS/residual_$size"; then
