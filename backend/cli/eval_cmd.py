@@ -55,8 +55,10 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 
     from ..generate.decoding import DecodeOptions
 
-    gen = _generator(args)
     evaluator = _evaluator(args.evaluator)
+    if args.baseline:
+        return _eval_baseline(args, evaluator)
+    gen = _generator(args)
     try:
         opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg,
                              residual_cfg_scale=args.residual_cfg).resolved(gen.info).checked()
@@ -80,6 +82,27 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def _eval_baseline(args: argparse.Namespace, evaluator) -> int:
+    """A reference row without a generator: `random-train-clip` plays a random training clip per caption."""
+    from training.eval.baselines import random_train_clip
+    from training.eval.protocol import evaluate_generation, format_table
+
+    try:
+        generate_fn = random_train_clip(args.data)
+        rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats, mm_texts=0,
+                                   seed=args.seed, partial=args.partial,
+                                   partial_settings={"baseline": args.baseline})
+    except (ValueError, FileNotFoundError) as err:
+        raise MotionInputError(str(err)) from None
+    name = args.name if args.name != "generated" else "random training clip"
+    rows = {"real motion": rows["real motion"], name: rows["generated"]}
     print(format_table(rows))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +231,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--torch", nargs=3, metavar=("MASK", "RESIDUAL", "LENGTH"),
                    help="evaluate torch checkpoints instead (RESIDUAL may be 'none')")
     g.add_argument("--evaluator", help="evaluator checkpoint (default: the committed corpus evaluator)")
+    g.add_argument("--baseline", choices=("random-train-clip",),
+                   help="score a reference row instead of a generator: a random training clip per caption")
     g.add_argument("--repeats", type=int, default=20)
     g.add_argument("--mm-texts", type=int, default=100)
     g.add_argument("--mm-samples", type=int, default=30)

@@ -252,3 +252,17 @@ def test_reconstruction_metrics(corpus, evaluator):
 
     noisy = evaluate_reconstruction(blur, corpus, "test", evaluator, batch_size=8, progress=False)
     assert 5.0 < noisy["mpjpe_mm"] < 100.0 and noisy["items"] == exact["items"]
+
+
+def test_random_training_clip_baseline_is_real_motion_that_ignores_the_text(corpus, trained, tmp_path):
+    from backend.cli.main import main
+
+    out = tmp_path / "rows.json"
+    assert main(["eval", "generation", "--data", str(corpus), "--split", "train", "--evaluator",
+                 str(trained[1] / "model.pt"), "--baseline", "random-train-clip", "--repeats", "2",
+                 "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    real, rand = rows["real motion"], rows["random training clip"]
+    assert rand["repeats"] == 2.0
+    # drawn from the same clips as the real row, but paired with random captions
+    assert rand["top1"] < real["top1"] and rand["mm_dist"] > real["mm_dist"]
