@@ -143,7 +143,7 @@ def bench_train(kind: str, config: dict, args: argparse.Namespace) -> dict:
         row["setup_s_cached"] = results[-1]["setup_s"]
         row["rounds"] = len(results)
         if "val" in results[0]:
-            row["val_" + VAL_METRIC[kind]] = results[0]["val"]
+            row[VAL_METRIC[kind]] = results[0]["val"]
         rows[name] = row
     rows["speedup"] = rows["now"]["steps_per_s"] / rows["before"]["steps_per_s"]
     return rows
@@ -151,7 +151,7 @@ def bench_train(kind: str, config: dict, args: argparse.Namespace) -> dict:
 
 def format_table(kind: str, rows: dict) -> str:
     head = ["path", "steps/s", "samples/s", "step (ms)", "peak RSS (MB)", "setup first / cached (s)"]
-    metric = "val_" + VAL_METRIC[kind]
+    metric = VAL_METRIC[kind]
     if metric in rows["before"]:
         head.append(metric)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
