@@ -58,7 +58,8 @@ def load_joints(path: str) -> tuple[np.ndarray, float | None]:
 
 
 def run_retarget(args: argparse.Namespace) -> int:
-    from ..motion.retarget import RetargetOptions, armature_from_dict, bone_map_from_dict, detect_bone_map, retarget
+    from ..motion.retarget import RetargetOptions, bone_map_from_dict, detect_bone_map, retarget
+    from ..motion.retarget.input_checks import checked_armature, checked_pose_joints
 
     out = Path(args.out)
     if out.suffix.lower() != ".json":
@@ -67,9 +68,13 @@ def run_retarget(args: argparse.Namespace) -> int:
     arm_json = _read_json(args.armature, "armature")
     map_json = _read_json(args.map, "bone map") if args.map else None
     try:
-        arm = armature_from_dict(arm_json)
+        arm = checked_armature(arm_json)
     except MotionInputError as err:
         raise MotionInputError(str(err), args.armature) from None
+    try:
+        checked_pose_joints(joints)
+    except MotionInputError as err:
+        raise MotionInputError(str(err), args.motion) from None
     try:
         bone_map = bone_map_from_dict(map_json, arm) if args.map else detect_bone_map(arm, args.preset)
     except MotionInputError as err:

@@ -21,43 +21,17 @@ from starlette.responses import Response
 from ..errors import MotionInputError
 from ..motion.retarget import (
     PRESET_NAMES,
-    Armature,
     RetargetOptions,
-    armature_from_dict,
     bone_map_from_dict,
     detect_bone_map,
     retarget,
 )
+from ..motion.retarget.input_checks import checked_armature, checked_pose_joints
 from .motion_io import motion_joints
 from .responses import run_compute, services_of, small_json
 from .schemas import DetectRequest, RetargetRequest
 
 router = APIRouter(prefix="/v1")
-
-
-SPREAD_TOLERANCE = 1e-6  # relative to the rig's longest bone; metres for joints
-
-
-def checked_armature(description: dict) -> Armature:
-    """The request's armature, refused when its bones' heads all coincide (no rest pose to retarget onto)."""
-    arm = armature_from_dict(description)
-    heads = arm.rest[:, :3, 3]
-    spread = float(np.max(heads.max(axis=0) - heads.min(axis=0)))
-    if len(arm.names) > 1 and not spread > SPREAD_TOLERANCE * float(arm.lengths.max()):
-        raise MotionInputError(f"the armature's {len(arm.names)} bones all start at one point: send the rest pose "
-                               "in armature space (each bone's head and tail, as Blender's edit bones give them)")
-    return arm
-
-
-def checked_pose_joints(joints: np.ndarray) -> np.ndarray:
-    """(T, 22, 3) joints, refused when a frame has every joint at one point (e.g. all zeros)."""
-    spread = (joints.max(axis=1) - joints.min(axis=1)).max(axis=-1)
-    flat = np.flatnonzero(~(spread > SPREAD_TOLERANCE))
-    if len(flat):
-        which = "every frame has" if len(flat) == len(joints) else f"frame {int(flat[0])} has"
-        raise MotionInputError(f"motion.joints: {which} all {joints.shape[1]} joints at one point; not a pose "
-                               "to retarget")
-    return joints
 
 
 def _finite_result(payload: dict) -> dict:

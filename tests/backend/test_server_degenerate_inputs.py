@@ -78,3 +78,17 @@ def test_a_video_npy_whose_header_claims_more_than_it_holds_is_refused(server, s
     assert err.value.status == 400 and "header" in err.value.message
     assert server.client().health()["status"] == "ok"
     assert json.dumps(err.value.message)  # a plain message, no traceback
+
+
+@pytest.mark.parametrize(("armature", "joints", "needle"), [
+    (_one_point_rig(), _rest_joints(), "all start at one point"),
+    (smpl_rig(), ZERO_JOINTS, "all 22 joints at one point"),
+], ids=["one-point rig", "zero joints"])
+def test_the_cli_refuses_the_same_inputs_and_writes_nothing(tmp_path, capsys, armature, joints, needle):
+    from backend.cli.main import main
+
+    (tmp_path / "rig.json").write_text(json.dumps(armature))
+    np.save(tmp_path / "motion.npy", np.asarray(joints, np.float32))
+    out = tmp_path / "out.json"
+    code = main(["retarget", str(tmp_path / "motion.npy"), "--armature", str(tmp_path / "rig.json"), "-o", str(out)])
+    assert code == 2 and needle in capsys.readouterr().err and not out.exists()
