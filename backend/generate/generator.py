@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MotionInputError
+from ..motion.constraints import Constraints
 from ..motion.features import FeatureLayout
 from ..motion.skeleton import skeleton_for_feature_dim
 from ..runtime.base import GeneratorRuntime
@@ -109,8 +110,14 @@ class Generator:
     # -------------------------------------------------------------------------------- generation
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,
                  options: DecodeOptions | None = None, progress: Progress | None = None,
-                 raw: bool = False) -> list[GeneratedMotion]:
-        """Motions for a prompt; their joints are animation-ready (`backend.motion.cleanup`) unless `raw`."""
+                 raw: bool = False, constraints: Constraints | None = None) -> list[GeneratedMotion]:
+        """Motions for a prompt; their joints are animation-ready (`backend.motion.cleanup`) unless `raw`.
+
+        With `constraints` (a root path, keyframes) the motions follow them (`backend.generate.control`)."""
+        if constraints is not None and not constraints.empty:
+            from .control import generate_controlled
+
+            return generate_controlled(self, prompt, constraints, seconds, seed, samples, options, progress, raw)
         request = self.prepare_generation(prompt, seconds, seed, samples, options, progress, raw)
         return self.generate_prepared([request], progress)[0]
 
@@ -162,15 +169,20 @@ class Generator:
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
              joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
              blend: int | None = None, progress: Progress | None = None,
-             raw: bool = False) -> tuple[GeneratedMotion, EditReport]:
+             raw: bool = False, constraints: Constraints | None = None) -> tuple[GeneratedMotion, EditReport]:
         """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`.
 
         `blend` is the length in frames of the ramps that join the edit to the kept motion; by default
         (`auto_blend`) it grows with the pose gap at the borders, so a very different action is eased in.
         The result is the complete edited motion: its features are the input's outside the region, its joints
         are merged once (`finish.merge_edit`): the input's delivered joints outside the region, exactly, and
-        after a whole-body edit the rest continues from where the edit ends.
+        after a whole-body edit the rest continues from where the edit ends. With `constraints` the complete
+        result then follows them (`control.edit_controlled`), which changes the motion outside the region too.
         """
+        if constraints is not None and not constraints.empty:
+            from .control import edit_controlled
+
+            return edit_controlled(self, motion, prompt, constraints, frames, joints, seed, options, progress, raw)
         text_prompt = clean_prompt(prompt)
         self.check_fps(motion)
         feats = self._checked_features(motion.features)

@@ -288,13 +288,10 @@ def check_motion_features(features: np.ndarray) -> tuple[np.ndarray, Skeleton]:
     return feats, skeleton
 
 
-def clean_motion(features: np.ndarray, fps: float = 20.0, options: CleanupOptions | None = None,
-                 root_scale: float | None = None) -> CleanupResult:
-    """Cleaned joints of HumanML3D features (T, D); see the module doc for the steps.
-
-    `root_scale` fixes the root path's scale (default: from the clip's own leg length); an edit passes the
-    input's, so the untouched frames land where they were.
-    """
+def cleanup_inputs(features: np.ndarray, fps: float = 20.0, options: CleanupOptions | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Skeleton]:
+    """What the clean-up reads from features: (raw joints (T, J, 3), plants (T, 4) bool, body forward (T, 3),
+    skeleton). Control (`backend.generate.control`) moves the raw joints and the forward vectors first."""
     opts = options or CleanupOptions()
     feats, skeleton = check_motion_features(features)
     raw = features_to_joints(feats, skeleton)
@@ -302,6 +299,25 @@ def clean_motion(features: np.ndarray, fps: float = 20.0, options: CleanupOption
     feet = [*skeleton.feet_left, *skeleton.feet_right]
     contacts = np.stack([planted(feats[:, lay.contacts][:, i], opts.contact_threshold, raw[:, j], fps, opts.floor)
                          for i, j in enumerate(feet)], 1)
+    r_rot, _ = recover_root(feats)
+    forward = qrot(qinv(r_rot), np.broadcast_to([0.0, 0.0, 1.0], (len(feats), 3)))
+    return raw, contacts, forward, skeleton
+
+
+def root_scale_for(skeleton: Skeleton, raw: np.ndarray, fps: float = 20.0,
+                   options: CleanupOptions | None = None) -> float:
+    """The factor `clean_motion` scales the root path by: target over the clip's (filtered) leg length."""
+    opts = options or CleanupOptions()
+    if not opts.scale_root:
+        return 1.0
+    smooth = jitter_filter(raw, fps, opts.slow_cutoff, opts.fast_cutoff, opts.slow_speed, opts.fast_speed)
+    return float(np.clip(target_leg_length(skeleton) / max(leg_length(skeleton, smooth), 1e-6), 0.8, 1.25))
+
+
+def clean_joints(skeleton: Skeleton, raw: np.ndarray, contacts: np.ndarray, forward: np.ndarray, fps: float = 20.0,
+                 options: CleanupOptions | None = None, root_scale: float | None = None) -> CleanupResult:
+    """Steps 1-4 of the module doc on raw joints (T, J, 3) with their plants (T, 4) and forward vectors (T, 3)."""
+    opts = options or CleanupOptions()
     smooth = jitter_filter(raw, fps, opts.slow_cutoff, opts.fast_cutoff, opts.slow_speed, opts.fast_speed)
     scale = 1.0
     if root_scale is not None:
@@ -315,8 +331,17 @@ def clean_motion(features: np.ndarray, fps: float = 20.0, options: CleanupOption
         root[:, 1] = opts.floor + (root[:, 1] - opts.floor) * scale
         smooth = root[:, None] + rel
     joints = rigid_fit(skeleton, smooth)
-    r_rot, _ = recover_root(feats)
-    forward = qrot(qinv(r_rot), np.broadcast_to([0.0, 0.0, 1.0], (len(feats), 3)))
     joints = lock_feet(skeleton, joints, contacts, forward, opts.blend_frames, opts.floor)
     joints[..., 1] += floor_lift(joints, opts.floor)[:, None]
     return CleanupResult(joints, raw, contacts, scale)
+
+
+def clean_motion(features: np.ndarray, fps: float = 20.0, options: CleanupOptions | None = None,
+                 root_scale: float | None = None) -> CleanupResult:
+    """Cleaned joints of HumanML3D features (T, D); see the module doc for the steps.
+
+    `root_scale` fixes the root path's scale (default: from the clip's own leg length); an edit passes the
+    input's, so the untouched frames land where they were.
+    """
+    raw, contacts, forward, skeleton = cleanup_inputs(features, fps, options)
+    return clean_joints(skeleton, raw, contacts, forward, fps, options, root_scale)
