@@ -202,7 +202,9 @@ class Client:
                  **options: Any) -> dict[str, Any]:
         """{"motions": [{"joints", "features", "fps", "seconds", "prompt", "seed", "meta"}, ...]}.
         options: cfg, steps, temperature, top_k, raw (True: the model's own joints instead of the animation-ready
-        ones; also for edit and compose)."""
+        ones; also for edit and compose); control (also for edit): path={"points": [[t, x, z], ...]} or
+        {"dense": [[x, z], ...]}, keyframes={"frames": [...], "joints": (K, 22, 3), "mask": (K, 22)} (lists or
+        numpy arrays; see `backend.motion.constraints`)."""
         return self.request("POST", "/v1/generate", self._generate_body(prompt, seconds, seed, samples, **options))
 
     def generate_stream(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1,

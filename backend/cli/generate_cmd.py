@@ -71,16 +71,38 @@ def _generator(args: argparse.Namespace):
     return load_generator(args.model, args.device)
 
 
+def _constraints(args: argparse.Namespace):
+    """--path / --keyframes read and checked (backend.motion.constraints), or None."""
+    from ..motion.constraints import Constraints, load_keyframes, load_path
+
+    path = load_path(args.path) if getattr(args, "path", None) else None
+    keys = load_keyframes(args.keyframes) if getattr(args, "keyframes", None) else None
+    return None if path is None and keys is None else Constraints(path, keys)
+
+
+def _report_control(motions, quiet: bool) -> None:
+    for m in motions:
+        report = m.meta.get("control", {}).get("report")
+        if report and not quiet:
+            print(json.dumps({"control": report}))
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from ..generate.generator import clean_prompt
 
     clean_prompt(args.prompt)
     paths = _outputs(args.out, args.samples)
     opts = _options(args)
+    constraints = _constraints(args)
     gen = _generator(args)
+    if constraints is not None and not wants_server(args):  # bad constraints fail before any model runs
+        from ..generate.control import constrained_rows
+
+        constraints.checked(constrained_rows(gen, constraints, args.seconds) * gen.info.time_factor, gen.info.fps)
     motions = gen.generate(args.prompt, args.seconds, args.seed, args.samples, opts, _progress(args.quiet),
-                           raw=args.raw)
+                           raw=args.raw, constraints=constraints)
     _write(motions, paths, args.quiet)
+    _report_control(motions, args.quiet)
     return 0
 
 
@@ -98,9 +120,13 @@ def run_edit(args: argparse.Namespace) -> int:
     joints = args.joints.split(",") if args.joints else None
     parts = args.part.split(",") if args.part else None
     selection = resolve_selection(gen.skeleton, joints, parts) if (joints or parts) else None
+    constraints = _constraints(args)
+    if constraints is not None:
+        constraints.checked(len(motion.features))
     edited, report = gen.edit(motion, args.prompt, frames, selection, args.seed, _options(args),
-                              progress=_progress(args.quiet), raw=args.raw)
+                              progress=_progress(args.quiet), raw=args.raw, constraints=constraints)
     _write([edited], paths, args.quiet)
+    _report_control([edited], args.quiet)
     print(json.dumps(report.to_dict()))
     return 0
 
@@ -133,6 +159,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw", action="store_true",
                    help="write the model's own joints (default: animation-ready: rigid skeleton, planted feet, "
                         "no floor penetration, light jitter filter)")
+    p.add_argument("--path", help="root path the pelvis follows: P.json {\"points\": [[t, x, z], ...]} (seconds, "
+                                   "metres; motion frame: Y up, start at the origin facing +Z, +X its left) or a "
+                                   "dense (T, 2) .npy at 20 fps")
+    p.add_argument("--keyframes", help="K.npz: frames (K,) at 20 fps, joints (K, 22, 3), optional mask (K, 22) bool")
     add_server_option(p)
 
 

@@ -104,22 +104,27 @@ class RemoteGenerator:
         return {"steps": options.steps, "cfg": options.cfg_scale, "temperature": options.temperature,
                 "top_k": options.top_k}
 
+    @staticmethod
+    def _control(constraints) -> dict[str, Any]:
+        return {} if constraints is None else constraints.to_json()
+
     def generate(self, prompt: str, seconds: float | None = None, seed: int = 0, samples: int = 1, options=None,
-                 progress: Progress | None = None, raw: bool = False) -> list:
+                 progress: Progress | None = None, raw: bool = False, constraints=None) -> list:
         result = self._run("/v1/generate", {"prompt": prompt, "seconds": seconds, "seed": seed, "samples": samples,
-                                            "raw": raw, **self._options(options)}, progress)
+                                            "raw": raw, **self._options(options), **self._control(constraints)},
+                           progress)
         return [motion_from_json(m) for m in result["motions"]]
 
     def edit(self, motion, prompt: str, frames: tuple[int, int] | None = None, joints: list[int] | None = None,
              seed: int = 0, options=None, blend: int | None = None, progress: Progress | None = None,
-             raw: bool = False) -> tuple:
+             raw: bool = False, constraints=None) -> tuple:
         from dataclasses import fields
 
         from ..generate.generator import EditReport
 
         names = [self.skeleton.joint_names[j] for j in joints] if joints else None
         body = {"motion": _motion_json(motion), "prompt": prompt, "frames": list(frames) if frames else None,
-                "joints": names, "seed": seed, "raw": raw, **self._options(options)}
+                "joints": names, "seed": seed, "raw": raw, **self._options(options), **self._control(constraints)}
         result = self._run("/v1/edit", body, progress)
         report = result["report"]
         known = {f.name for f in fields(EditReport)}

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..errors import MotionInputError
 from ..generate.decoding import DecodeOptions
 from ..generate.generator import MAX_PROMPT_CHARS, MAX_SECONDS, MIN_SECONDS
 
@@ -46,7 +47,47 @@ class DecodeParams(StrictModel):
                              top_k=self.top_k).checked()
 
 
-class GenerateRequest(DecodeParams):
+class PathIn(StrictModel):
+    """A root path in the motion's frame (Y up, start at the origin facing +Z, +X its left): `points` [[t, x, z],
+    ...] (seconds, metres; a smooth curve between them) or `dense` [[x, z], ...], one per frame at 20 fps."""
+
+    points: list[Annotated[list[float], Field(min_length=3, max_length=3)]] | None = Field(
+        None, max_length=10_000)
+    dense: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(None, max_length=10_000)
+
+    def to_json(self) -> dict:
+        if (self.points is None) == (self.dense is None):
+            raise MotionInputError('a path needs exactly one of "points" and "dense"')
+        return {"points": self.points} if self.points is not None else {"dense": self.dense}
+
+
+class KeyframesIn(StrictModel):
+    """Poses at frames (20 fps): `joints` (K, 22, 3) SMPL-22 positions in the motion's frame; `mask` (K, 22) says
+    which joints each keyframe constrains (default all; e.g. only r_wrist for an end-effector target)."""
+
+    frames: list[int] = Field(min_length=1, max_length=200)
+    joints: list[list[list[float]]] = Field(min_length=1, max_length=200)
+    mask: list[list[bool]] | None = Field(None, max_length=200)
+
+    def to_json(self) -> dict:
+        return {"frames": self.frames, "joints": self.joints, **({"mask": self.mask} if self.mask else {})}
+
+
+class ControlParams(BaseModel):
+    path: PathIn | None = Field(None, description="root path the pelvis follows (see PathIn)")
+    keyframes: KeyframesIn | None = Field(None, description="poses (or end effectors) to meet at given frames")
+
+    def constraints(self):
+        """The checked constraints (`backend.motion.constraints`), or None."""
+        from ..motion.constraints import constraints_from_json
+
+        if self.path is None and self.keyframes is None:
+            return None
+        return constraints_from_json(None if self.path is None else self.path.to_json(),
+                                     None if self.keyframes is None else self.keyframes.to_json())
+
+
+class GenerateRequest(DecodeParams, ControlParams):
     prompt: Prompt
     seconds: Seconds | None = Field(None, description="length; null: estimated from the text")
     seed: Seed = 0
@@ -67,7 +108,7 @@ class MotionIn(BaseModel):
     seed: int = 0
 
 
-class EditRequest(DecodeParams):
+class EditRequest(DecodeParams, ControlParams):
     motion: MotionIn
     prompt: Prompt
     frames: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] | None = Field(

@@ -88,7 +88,9 @@ class Services:
         """Begin `kind` work for a validated request; input problems found here raise before any job exists.
 
         `listener` gets the job's progress from the first step on (streams attach theirs here)."""
-        if kind == "generate":
+        if kind == "generate" and request.constraints() is not None:  # controlled: a job of its own
+            work = self._controlled_work(request)
+        elif kind == "generate":
             assert isinstance(request, GenerateRequest)
             params = GenerateParams(request.prompt, request.seconds, request.seed, request.samples,
                                     request.decode_options(), request.raw)
@@ -96,7 +98,7 @@ class Services:
             future = map_future(self.batcher.submit(params, job), lambda motions: {"motions": motions})
             future.add_done_callback(job.settle)
             return job, future
-        if kind == "edit":
+        elif kind == "edit":
             assert isinstance(request, EditRequest)
             work = self._edit_work(request)
         elif kind == "compose":
@@ -116,6 +118,20 @@ class Services:
             job.listeners.append(listener)
         return job
 
+    def _controlled_work(self, req: GenerateRequest) -> Callable[[Job], dict]:
+        from ..generate.control import constrained_rows
+
+        gen = self.generator
+        constraints = req.constraints()
+        rows = constrained_rows(gen, constraints, req.seconds)  # bad constraints fail here, before the job
+        constraints.checked(rows * gen.info.time_factor, gen.info.fps)
+        options = req.decode_options()
+
+        def work(job: Job) -> dict:
+            return {"motions": gen.generate(req.prompt, req.seconds, req.seed, req.samples, options, job.progress,
+                                            raw=req.raw, constraints=constraints)}
+        return work
+
     def _edit_work(self, req: EditRequest) -> Callable[[Job], dict]:
         gen = self.generator
         motion = features_motion(req.motion, gen)
@@ -125,10 +141,13 @@ class Services:
         parts = [req.part] if isinstance(req.part, str) else req.part
         selection = resolve_selection(gen.skeleton, req.joints, parts) if (req.joints or parts) else None
         options = req.decode_options()
+        constraints = req.constraints()
+        if constraints is not None:
+            constraints.checked(total, gen.info.fps)
 
         def work(job: Job) -> dict:
             edited, report = gen.edit(motion, req.prompt, frames, selection, req.seed, options,
-                                      progress=job.progress, raw=req.raw)
+                                      progress=job.progress, raw=req.raw, constraints=constraints)
             return {"motion": edited, "report": report.to_dict()}
         return work
 
