@@ -221,6 +221,33 @@ def run_eval_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_eval_control(args: argparse.Namespace) -> int:
+    from training.eval import control_suite as cs
+    from training.eval.prompt_suite import GROUPS
+
+    groups = args.groups.split(",") if args.groups else None
+    if groups and set(groups) - set(GROUPS):
+        raise MotionInputError(f"unknown prompt groups {sorted(set(groups) - set(GROUPS))}; known: {GROUPS}")
+    from ..generate.loader import load_generator
+
+    gen = load_generator(args.model, args.device)
+    gen.generate("a person walks forward", 2.0, 0)  # warm-up, so the first row's latency is not the load
+    kept: dict = {}
+    paths = cs.run_paths(gen, args.seeds, keep=kept)
+    keys = cs.run_keys(gen, args.seeds, cs.key_cases(args.clips))
+    result = {"paths": paths, "keyframes": keys, "summary": cs.summary(paths, keys)}
+    if args.prompt_checks:
+        result["prompt_checks"] = cs.run_prompt_checks(gen, groups)
+    print(cs.format_report(result))
+    if args.json:
+        cs.write_json(result, args.json)
+    if args.png:
+        cs.plot_paths(kept, args.png, ["arc left r=4 m walk", "S-curve walk", "circle r=1.5 m walk",
+                                       "walk, stop, walk"])
+        print(f"wrote {args.png}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate generation (FID, R-precision, ...), VQ reconstruction or retrieval")
     esub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
@@ -255,6 +282,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--json", help="also write every prompt's result as JSON")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=run_eval_prompts)
+    c = esub.add_parser("control", help="paths and keyframes: pelvis/keyed-joint error, seams, skating, bone "
+                                        "lengths, prompt checks and latency vs unconstrained generation")
+    c.add_argument("--model", help="generator folder (default: the shipped model)")
+    c.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    c.add_argument("--seeds", type=int, default=2, help="seeds per path and keyframe set (default 2)")
+    c.add_argument("--clips", type=int, default=4, help="corpus clips that give keyframe sets (3 sets each)")
+    c.add_argument("--prompt-checks", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run the prompt suite with and without constraints")
+    c.add_argument("--groups", default="basic,direction,speed,layered",
+                   help="prompt groups for the prompt checks (comma-separated)")
+    c.add_argument("--json", help="also write every row as JSON")
+    c.add_argument("--png", help="top view of the pelvis over four requested paths (PNG)")
+    c.set_defaults(func=run_eval_control)
     v = esub.add_parser("vq", help="VQ-VAE reconstruction: MPJPE (root-aligned, mm) and FID")
     v.add_argument("--vq", required=True, help="VQ-VAE model.pt")
     v.add_argument("--data", required=True)
