@@ -124,7 +124,8 @@ def test_composed_clips_join_smoothly():
         step = np.linalg.norm(np.diff(clip.joints, axis=0), axis=-1).max()
         assert step < 0.5  # no teleport between frames (fast wrists stay below 10 m/s)
         if len(clip.actions) > 1:
-            seq = (" then ", " afterwards ", "after ", " before ", " followed by ", " next", "finally", "lastly")
+            seq = (" then ", " afterwards ", "after ", " before ", " followed by ", " next", "finally", "lastly",
+                   " subsequently ", "once done", " later ", " to finish ", " in the end ", " at the end ")
             assert all(any(w in c for w in seq) for c in clip.captions), clip.captions
             assert len(clip.windows) == len(clip.actions)
 

@@ -113,8 +113,10 @@ def test_captions_state_only_the_clips_sides_counts_and_objects(clips):
             said = set(re.findall(r"\b(left|right)\b", both))
             assert said <= _sides(who), (text, [a.params for a in who])
             assert _numbers(text) <= _allowed_numbers(who), (text, [a.params for a in who])
-            for word in ("clockwise", "counterclockwise"):
-                if re.search(rf"\b{word}\b", text):
+            ccw = r"\b(counterclockwise|counter-clockwise|anticlockwise|anti-clockwise)\b"
+            cw = r"(?<!counter-)(?<!anti-)\bclockwise\b"
+            for word, pattern in (("clockwise", cw), ("counterclockwise", ccw)):
+                if re.search(pattern, text):
                     assert any(a.params.get("rotation") == word for a in who), text
             for adv, speed in (("slowly", "slow"), ("quickly", "fast")):
                 walks = [a for a in who if a.family == "walk"]
@@ -129,13 +131,16 @@ def test_objects_named_in_captions_are_the_clips_objects(clips):
 
     # "ball" is left out: the v1 throw family says "throws a ball" without an object parameter
     names = set(SMALL) | set(CUPS) | set(FOODS) | set(TWO_HANDED)
+    from training.corpus.lexicon import COLOURS, OBJECT_ADJ
+
     names = sorted(names - {"ball", "tennis ball"}, key=len, reverse=True)
+    adj = "|".join(sorted(set(COLOURS) | set(OBJECT_ADJ), key=len, reverse=True))
     for c in clips:
         acts = _flat(c.actions)
         objects = {a.params["object"] for a in acts if "object" in a.params}
         for text in c.captions:
             for n in names:
-                if re.search(rf"\b(a|an|the) {re.escape(n)}\b(?! pattern| step)", text):
+                if re.search(rf"\b(a|an|the) (({adj}) )?{re.escape(n)}\b(?! pattern| step)", text):
                     assert any(n in o or o in n for o in objects), (text, objects)
                     break
 
@@ -154,11 +159,39 @@ def test_style_words_follow_the_modifier(clips):
                     assert not re.search(rf"\b{adv}\b", text), (text, c.mod and c.mod.name)
 
 
+def test_tempo_and_manner_words_are_true(clips):
+    """Tempo words come from the performer's tempo (only where no action sets its own speed); manner words
+    ('smoothly', 'with ease') only in clips without a style modifier."""
+    from training.corpus.lexicon import FAST, MANNER, SLOW
+    from training.corpus.wording import FAST_TEMPO, SLOW_TEMPO
+
+    seen = 0
+    for c in clips:
+        for text in c.captions + [w[0] for w in c.windows]:
+            if any(re.search(rf"\b{w}\b", text) for w in FAST):
+                assert c.tempo is not None and c.tempo >= FAST_TEMPO, (text, c.tempo)
+                seen += 1
+            if any(re.search(rf"\b{w}\b", text) for w in SLOW):
+                assert c.tempo is not None and c.tempo <= SLOW_TEMPO, (text, c.tempo)
+                seen += 1
+            if any(re.search(rf"\b{w}\b", text) for w in MANNER):
+                assert c.mod is None, (text, c.mod.name)
+    assert seen > 20
+
+
+def test_extra_phrases_fill_for_every_family():
+    """Every family's phrases (its own and the lexicon's extras) fill from its parameters, for many draws."""
+    for family in sorted(FAMILIES):
+        for seed in range(6):
+            clip = make_clip(np.random.default_rng(seed), [family])
+            assert all("{" not in t and "}" not in t for t in clip.captions), (family, clip.captions)
+
+
 def test_language_variety(clips):
     texts = [t for c in clips for t in c.captions]
     assert len(set(texts)) / len(texts) >= 0.85
     words = {w for t in texts for w in re.findall(r"[a-z]+", t)}
-    assert len(words) >= 600
+    assert len(words) >= 1300
 
 
 def test_progressive_forms():

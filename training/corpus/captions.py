@@ -193,7 +193,14 @@ texts types reads drinks sips eats munches snacks carries picks grabs places set
 drops lies touches circles twists catches receives lobs pitches climbs ascends descends parades
 limps hobbles trips stumbles staggers weaves wobbles pushes shoves pulls drags spars hits drives
 tees bats serves plays dribbles shoots waltzes scans swivels agrees disagrees says rubs warms
-signals leads puts tucks favors favoring loses regains steadies recovers catches talks uses pumps""".split()},
+signals leads puts tucks favors favoring loses regains steadies recovers catches talks uses pumps
+advances backpedals bites boogies bounds breaks buries busts changes chats chews chucks clutches collects
+completes delivers deposits dips ducks elevates executes fires flings gazes genuflects grasps guards gulps
+hauls heaves hinges hoists hunkers indicates intercepts itches lashes launches limbers loosens lurches
+maintains nibbles peers pirouettes pounds practices proceeds progresses propels prowls races reclines
+retreats retrieves reverses scoops scrolls seats seizes settles shadowboxes shambles slams snaps snatches
+springs surveys sustains totes transports tugs unlatches waggles wags wheels whirls yanks crawls rolls
+cartwheels tumbles somersaults scrambles creeps heads heading""".split()},
 }
 
 

@@ -44,6 +44,7 @@ class Clip:
     spans: list[tuple[int, int]] = field(default_factory=list)  # frame range of each action
     windows: list[tuple[str, float, float]] = field(default_factory=list)  # (caption, start s, end s)
     mod: StyleMod | None = None
+    tempo: float | None = None  # the performer's tempo where it alone sets the speed (tempo words are true of it)
 
     @property
     def families(self) -> list[str]:
@@ -55,6 +56,18 @@ class Clip:
     @property
     def layered(self) -> bool:
         return any(a.parts for a in self.actions)
+
+
+def _families(actions: list[Action]) -> list[str]:
+    out = []
+    for a in actions:
+        out += [p.family for p in a.parts] if a.parts else [a.family]
+    return out
+
+
+def _single(actions: list[Action]) -> tuple[str, str] | None:
+    fams = _families(actions)
+    return (fams[0], FAMILIES[fams[0]].group) if len(fams) == 1 else None
 
 
 def _sample_family(ctx: Ctx, exclude: set[str], need: str | None = None) -> str:
@@ -203,5 +216,8 @@ def make_clip(
     add_life(controls, ctx.style, rng)
     joints = render(controls, ctx.body)
     count = n_captions or int(rng.choice([3, 4, 5], p=[0.5, 0.35, 0.15]))
-    whole, windows = clip_captions(rng, actions, [(s / FPS, (e - 1) / FPS) for s, e in spans], count, mod)
-    return Clip(joints, whole, actions, spans, windows, mod)
+    own_speed = any(FAMILIES[f].group in ("locomotion", "jump") or f == "spin" for f in _families(actions))
+    tempo = None if own_speed else ctx.style.tempo
+    whole, windows = clip_captions(rng, actions, [(s / FPS, (e - 1) / FPS) for s, e in spans], count, mod,
+                                   tempo, _single(actions))
+    return Clip(joints, whole, actions, spans, windows, mod, tempo)

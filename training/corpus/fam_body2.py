@@ -20,7 +20,11 @@ from .spec import Spec
 
 S = SIDE_SIGN
 SMALL = ("cup", "ball", "book", "phone", "bottle", "pen", "key", "toy", "shoe", "hat", "bag", "apple",
-         "remote", "wallet", "rock", "can", "plate", "towel", "notebook", "tennis ball")
+         "remote", "wallet", "rock", "can", "plate", "towel", "notebook", "tennis ball", "coin", "spoon",
+         "fork", "glove", "sock", "umbrella", "backpack", "folder", "scarf", "magazine", "newspaper",
+         "teddy bear", "flashlight", "lunchbox", "baseball cap", "sunglasses", "candle", "vase", "bowl",
+         "sponge", "hammer", "screwdriver", "paintbrush", "toy car", "doll", "shoebox",
+         "tablet", "laptop", "envelope", "letter", "bag of groceries", "purse", "watering can", "seashell")
 
 
 def _bend_for(surface: str, rng) -> tuple[float, float, float]:
@@ -305,12 +309,14 @@ SPECS = [
         "twists {pos} torso from side to side", "does {n} torso twists", "rotates {pos} upper body left and right",
         "turns {pos} waist back and forth {times}", "warms up by twisting {pos} trunk"]),
     Spec("catch", "object", 0.7, lambda c: {"height": str(c.choice(("high", "low"))), "object":
-        str(c.choice(("ball", "frisbee", "package", "football", "basketball")))}, _catch, lambda p: [
+        str(c.choice(("ball", "frisbee", "package", "football", "basketball", "volleyball", "soccer ball",
+                      "rugby ball", "beach ball", "pillow", "set of keys", "water balloon", "baseball", "apple")))}, _catch, lambda p: [
         "catches {the_obj} with both hands", "reaches out and catches {the_obj}",
         "catches {the_obj} " + ("up high" if p["height"] == "high" else "in front of {pos} waist"),
         "holds out both hands and catches {the_obj}", "receives {the_obj} thrown at {pos} chest"]),
     Spec("throw_underhand", "object", 0.7, lambda c: {"side": pick_side(c, 0.65), "object": str(c.choice(
-        ("ball", "bean bag", "frisbee", "stone", "softball")))}, _underhand, lambda p: [
+        ("ball", "bean bag", "frisbee", "stone", "softball", "horseshoe", "bowling ball", "dart", "paper ball",
+         "pebble", "water balloon", "dog toy", "bocce ball", "tennis ball")))}, _underhand, lambda p: [
         "throws {the_obj} underhand with {hand}", "tosses {the_obj} underhand",
         "swings {arm} back and throws {the_obj} underhand", "lobs {the_obj} forward with an underhand toss",
         "pitches {the_obj} underhand using {hand}"], upper=True),

@@ -158,9 +158,15 @@ def _carry(ctx: Ctx, p: dict):
 
 
 TWO_HANDED = ("box", "crate", "basket", "laundry basket", "package", "tray", "bucket", "large box",
-              "heavy box", "cardboard box", "parcel", "stack of books")
-CUPS = ("cup", "glass", "bottle", "mug", "can", "water bottle", "cup of coffee", "glass of water")
-FOODS = ("apple", "sandwich", "snack", "burger", "piece of bread", "banana", "cookie", "slice of pizza")
+              "heavy box", "cardboard box", "parcel", "stack of books", "suitcase", "sack", "toolbox",
+              "storage bin", "moving box", "crate of bottles", "watermelon", "pile of clothes", "tub",
+              "potted plant", "chest", "stack of plates", "bundle of firewood")
+CUPS = ("cup", "glass", "bottle", "mug", "can", "water bottle", "cup of coffee", "glass of water", "teacup",
+        "tumbler", "flask", "thermos", "juice box", "soda can", "cup of tea", "wine glass", "coffee mug",
+        "jar", "carton of milk", "smoothie", "milkshake")
+FOODS = ("apple", "sandwich", "snack", "burger", "piece of bread", "banana", "cookie", "slice of pizza", "pear",
+         "donut", "muffin", "carrot", "bagel", "croissant", "cracker", "chocolate bar", "ice cream cone",
+         "hot dog", "taco", "granola bar", "peach", "cupcake", "pretzel")
 
 
 def _side_p(ctx: Ctx, **extra) -> dict:

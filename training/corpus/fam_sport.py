@@ -253,10 +253,10 @@ def _punch_spec(kind: str, p_right: float) -> Spec:
     w = PUNCH_WORDS[kind]
     return Spec(f"box_{kind}", "sport", 0.6,
                 lambda c: {"punch": kind, "side": pick_side(c, p_right), "count": count(c, 1, 4)}, _punch,
-                lambda p: [f"throws {{n}} {w}" + ("s" if p["count"] > 1 else "") + " with {fist}"
+                lambda p: [f"throws {{n}} {w}" + (("es" if w == "cross" else "s") if p["count"] > 1 else "") + " with {fist}"
                            if p["count"] > 1 else f"throws a {w} with {{fist}}",
                            f"(boxes|spars), throwing {'a' if p['count'] == 1 else '{n}'} {{side}} {w}"
-                           + ("s" if p["count"] > 1 else ""),
+                           + (("es" if w == "cross" else "s") if p["count"] > 1 else ""),
                            f"punches with a {{side}} {w} {{times}}",
                            f"does a {{side}} {w} {{times}} from a boxing stance",
                            f"raises {{pos}} fists and throws a {{side}} {w}" + (" {times}" if p["count"] > 1 else "")],

@@ -249,11 +249,14 @@ SPECS = [
         "walks with {pos} hands in {pos} pockets", "strolls forward, hands in pockets",
         "walks forward with both hands tucked in {pos} pockets", "casually walks with hands in {pos} pockets"]),
     Spec("push", "object", 1.0, lambda c: {"mode": "push", "count": count(c, 4, 8), "object": str(c.choice(
-        ("heavy box", "cart", "shopping cart", "car", "crate", "table", "wall")))}, _push_pull, lambda p: [
+        ("heavy box", "cart", "shopping cart", "car", "crate", "table", "wall", "wheelbarrow",
+         "stroller", "trolley", "sofa", "couch", "refrigerator", "wardrobe", "piano", "cabinet", "desk",
+         "lawn mower", "heavy door", "bookshelf")))}, _push_pull, lambda p: [
         "pushes {the_obj} forward", "leans in and pushes {the_obj}", "pushes something heavy forward",
         "shoves {the_obj} ahead with both hands", "pushes {the_obj}, walking slowly forward"]),
     Spec("pull", "object", 0.9, lambda c: {"mode": "pull", "count": count(c, 3, 7), "object": str(c.choice(
-        ("rope", "heavy box", "cart", "sled", "wagon", "suitcase")))}, _push_pull, lambda p: [
+        ("rope", "heavy box", "cart", "sled", "wagon", "suitcase", "trolley", "garden hose", "heavy bag",
+         "fishing net", "rolling suitcase", "cable", "tug-of-war rope", "kayak")))}, _push_pull, lambda p: [
         "pulls {the_obj} backward", "walks backward pulling {the_obj}", "pulls something heavy toward {refl}",
         "drags {the_obj} while stepping back", "leans back and pulls {the_obj}"]),
     Spec("open_door", "object", 1.0, lambda c: {"side": pick_side(c, 0.6), "mode": str(c.choice(("pull", "push"))),

@@ -14,26 +14,64 @@ import re
 
 import numpy as np
 
+from .lexicon import media_frame, scene
 from .styles import StyleMod
 
 # (noun phrase, possessive, reflexive, pronoun)
+_NEUTRAL_NOUNS = (
+    "person", "figure", "human", "individual", "character", "performer", "actor", "subject", "dancer",
+    "athlete", "player", "kid", "child", "teenager", "adult", "student", "worker", "stick figure", "avatar",
+    "human figure", "young person", "mover", "gymnast", "runner", "jogger", "trainee", "participant",
+    "volunteer", "model", "puppet", "mannequin", "humanoid", "tourist", "traveler", "visitor", "stranger",
+    "guest", "customer", "shopper", "pedestrian", "teen", "youngster", "employee", "office worker",
+    "coach", "instructor", "teacher", "nurse", "doctor", "chef", "waiter", "farmer", "builder",
+    "mechanic", "artist", "musician", "singer", "clown", "mime", "acrobat", "soldier", "officer",
+    "firefighter", "police officer", "pilot", "scientist", "engineer", "driver", "neighbor", "friend",
+    "parent", "martial artist", "fighter", "boxer", "golfer", "skater", "hiker", "climber", "swimmer",
+    "cyclist", "yogi", "gamer", "referee", "cheerleader", "human being", "3d character", "digital human",
+    "animated figure", "cartoon character", "game character", "virtual character", "robot-like figure",
+    "bystander", "passerby", "spectator", "fan", "commuter", "resident", "homeowner", "tenant", "patient",
+    "cook", "baker", "janitor", "cleaner", "gardener", "carpenter", "plumber", "electrician", "lawyer",
+    "banker", "manager", "clerk", "cashier", "receptionist", "accountant", "programmer", "designer",
+    "photographer", "journalist", "reporter", "writer", "poet", "painter", "sculptor", "surfer", "skier",
+    "snowboarder", "sprinter", "wrestler", "trainer", "lifeguard", "sailor", "captain", "astronaut",
+    "knight", "wizard", "pirate", "ninja", "detective", "spy", "guard", "security guard", "librarian",
+    "pharmacist", "dentist", "surgeon", "paramedic", "veterinarian", "mail carrier", "courier", "tailor",
+    "barber", "hairdresser", "florist", "butcher", "fisherman", "hunter", "rancher", "miner", "welder",
+    "architect", "professor", "tutor", "pupil", "graduate", "intern", "apprentice", "novice", "beginner",
+    "expert", "professional", "amateur", "contestant", "competitor", "champion", "rookie", "veteran",
+    "mountaineer", "camper", "backpacker", "explorer", "adventurer", "pilgrim", "wanderer", "jester",
+    "magician", "comedian", "puppeteer", "stuntman", "choreographer", "drummer", "guitarist", "violinist",
+    "pianist", "conductor", "director", "producer", "vlogger", "influencer", "streamer", "hobbyist",
+)
+_MALE_NOUNS = ("man", "guy", "boy", "gentleman", "young man", "male figure", "fellow", "dude", "lad", "chap",
+               "father", "dad", "brother", "husband", "businessman", "sportsman", "male dancer", "male athlete",
+               "teenage boy", "male character", "uncle", "son", "king", "prince", "cowboy")
+_FEMALE_NOUNS = ("woman", "girl", "lady", "young woman", "female figure", "mother", "mom", "sister", "wife",
+                 "businesswoman", "sportswoman", "female dancer", "female athlete", "teenage girl", "actress",
+                 "ballerina", "female character", "aunt", "daughter", "queen", "princess", "waitress")
+
+
+def _an(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _forms(nouns, main) -> list[str]:
+    out = []
+    for n in nouns:
+        out += [_an(n), f"the {n}"] if n not in main else []
+    return out
+
+
 SUBJECTS: tuple[tuple[str, str, str, str], ...] = tuple(
     [(s, "their", "themselves", "they") for s in (
-        "a person", "someone", "the person", "a figure", "a human", "somebody", "an individual",
-        "the figure", "a character", "the character", "a performer", "the performer", "an actor",
-        "a subject", "the subject", "a dancer", "an athlete", "a player", "a kid", "a child",
-        "a teenager", "an adult", "a student", "a worker", "the actor", "a stick figure", "the avatar",
-        "a human figure", "a young person", "a mover")]
-    + [(s, "his", "himself", "he") for s in (
-        "a man", "the man", "a guy", "the guy", "a boy", "a gentleman", "he", "a young man",
-        "the boy", "a male figure", "a fellow", "the gentleman")]
-    + [(s, "her", "herself", "she") for s in (
-        "a woman", "the woman", "a girl", "a lady", "she", "the lady", "a young woman", "the girl",
-        "a female figure")]
+        "a person", "someone", "the person", "somebody", "an individual", *_forms(_NEUTRAL_NOUNS, ("person",)))]
+    + [(s, "his", "himself", "he") for s in ("a man", "the man", "he", *_forms(_MALE_NOUNS, ("man",)))]
+    + [(s, "her", "herself", "she") for s in ("a woman", "the woman", "she", *_forms(_FEMALE_NOUNS, ("woman",)))]
 )
-_SUBJ_W = np.array([6.0 if s[0] in ("a person", "someone", "a man", "the person") else
-                    2.0 if s[0] in ("a woman", "the man", "he", "she", "the woman") else 1.0
-                    for s in SUBJECTS])
+_SUBJ_W = np.array([80.0 if s[0] in ("a person", "someone", "a man", "the person") else
+                    12.0 if s[0] in ("a woman", "the man", "he", "she", "the woman") else
+                    2.0 if s[0].startswith("a") else 1.0 for s in SUBJECTS])
 _SUBJ_P = _SUBJ_W / _SUBJ_W.sum()
 # "they" takes plural verbs; captions keep singular subjects, so "they" is never a subject here.
 
@@ -43,7 +81,7 @@ NUM_WORDS = {w: i for i, w in enumerate(_WORD_NUMS)}
 _DOUBLE = set(
     "run jog hop skip step clap drop sit jab grab get put shrug nod spin trot stop tap plan swim dig pat rub "
     "flip trip strut stub slip wag bob pop drag hug chop hit swap tip tug set let cut fan skim jam zip drum "
-    "wrap grip snap flap slam shop".split()
+    "wrap grip snap flap slam shop squat bat chat knit grin plop flop prod whip dip shrug scan".split()
 )
 _ING_IRREGULAR = {"does": "doing", "goes": "going", "is": "being", "has": "having", "lies": "lying",
                   "ties": "tying", "dies": "dying", "sees": "seeing", "flees": "fleeing", "frees": "freeing"}
@@ -81,7 +119,8 @@ def progressive(vp: str) -> str:
     head, _, rest = vp.partition(" ")
     if head.endswith("ly") or head in ("first", "then"):  # an adverb first: 'slowly walks ahead'
         return f"{head} {progressive(rest)}" if rest else head
-    out = ing(head)
+    punct = head[len(head.rstrip(",;")):]
+    out = ing(head.rstrip(",;")) + punct
     # a second coordinated verb: "bends down and picks up" -> "bending down and picking up"
     rest = re.sub(r"\b(and|then|and then) ([a-z]+s)\b", lambda m: f"{m.group(1)} {ing(m.group(2))}", rest, count=1)
     return f"{out} {rest}".strip()
@@ -130,9 +169,11 @@ def digits_sometimes(text: str, rng: np.random.Generator, p: float = 0.3) -> str
 # ------------------------------------------------------------------ sentences
 
 _FRAMES = ("in this clip", "in this video", "in the animation", "in this motion", "here", "in this scene",
-           "in the recording", "on screen")
+           "in the recording", "on screen", "in this sequence", "in the footage", "in this take",
+           "throughout the clip", "in this short clip", "during the clip", "in the capture")
 _SHOWS = ("the video shows", "the clip shows", "this animation shows", "the motion shows", "we see",
-          "we watch", "you can see", "the recording shows", "this is")
+          "we watch", "you can see", "the recording shows", "this is", "we observe", "one can see",
+          "we can watch", "the camera shows", "the footage shows", "here we have", "we are watching")
 
 
 def sentence(rng: np.random.Generator, subj, vp: str, style: StyleMod | None = None) -> str:
@@ -140,7 +181,7 @@ def sentence(rng: np.random.Generator, subj, vp: str, style: StyleMod | None = N
     s = subj[0]
     if style is not None and rng.random() < 0.85:
         return _styled(rng, subj, vp, style)
-    form = int(rng.choice(8, p=[0.42, 0.16, 0.09, 0.08, 0.08, 0.07, 0.05, 0.05]))
+    form = int(rng.choice(11, p=[0.36, 0.14, 0.08, 0.07, 0.07, 0.06, 0.05, 0.05, 0.05, 0.04, 0.03]))
     if form == 0:
         return f"{s} {vp}."
     if form == 1:
@@ -155,6 +196,12 @@ def sentence(rng: np.random.Generator, subj, vp: str, style: StyleMod | None = N
         return f"{s} can be seen {progressive(vp)}."
     if form == 6:
         return f"{s} {vp} {_pick(rng, ('here', 'in this clip', 'on the spot', 'in the video'))}."
+    if form == 8:
+        return f"{media_frame(rng)} {_obj(s)} {progressive(vp)}."
+    if form == 9:
+        return f"{s} {vp} {scene(rng)}."
+    if form == 10:
+        return f"there is {s} who {vp}." if s not in ("he", "she") else f"{s} {vp}."
     return f"{_pick(rng, ('a clip of', 'an animation of', 'a video of', 'footage of', 'motion of'))} " \
            f"{_obj(s)} {progressive(vp)}."
 
@@ -198,8 +245,13 @@ def sequence(rng: np.random.Generator, subj, vps: list[str], style: StyleMod | N
         lead = f"{_pick(rng, style.adverbs)}, "
     if len(vps) == 2:
         a, b = vps
-        form = int(rng.integers(9))
+        form = int(rng.integers(14))
         body = [
+            f"{s} {a}; next, {pron} {b}",
+            f"{s} {a} and subsequently {b}",
+            f"{s} {a}, and once done, {b}",
+            f"{s} {a}, after which {pron} {b}",
+            f"to begin, {s} {a}, and then {pron} {b}",
             f"{s} {a}, then {b}",
             f"{s} {a} and then {b}",
             f"first {s} {a}, then {b}",
@@ -209,19 +261,25 @@ def sequence(rng: np.random.Generator, subj, vps: list[str], style: StyleMod | N
             f"{s} {a} before {progressive(b)}",
             f"{s} {a}, followed by {progressive(b)}",
             f"{s} {a}. next, {pron} {b}",
-        ][form]
+        ][(form + 9) % 14]
         return f"{lead}{body}."
     head = f"{s} {vps[0]}" if rng.random() < 0.7 else f"first {s} {vps[0]}"
-    mids = [f"then {v}" if rng.random() < 0.6 else f"after that {v}" for v in vps[1:-1]]
-    last = f"{_pick(rng, ('and finally', 'and then', 'then', 'and lastly'))} {vps[-1]}"
+    if rng.random() < 0.2:
+        head = f"{_pick(rng, ('to start', 'to begin', 'initially', 'at first', 'at the start'))}, {s} {vps[0]}"
+    mids = [f"{_pick(rng, ('then', 'then', 'next', 'after that', 'afterwards', 'subsequently', 'later'))} {v}"
+            for v in vps[1:-1]]
+    last = f"{_pick(rng, ('and finally', 'and then', 'then', 'and lastly', 'and in the end', 'before finally', 'and to finish', 'and at the end'))} {vps[-1]}"
     return f"{lead}{', '.join([head, *mids])}, {last}."
 
 
 def parallel(rng: np.random.Generator, subj, lower: str, upper: str, style: StyleMod | None = None) -> str:
     """One caption for an upper-body action done during a lower-body one."""
     s, pron = subj[0], subj[3] if subj[3] != "they" else subj[0]
-    form = int(rng.integers(7))
+    form = int(rng.integers(10))
     body = [
+        f"{s} {lower} whilst {progressive(upper)}",
+        f"{s} {upper} in the middle of {progressive(lower)}",
+        f"{s} {lower}, all the while {progressive(upper)}",
         f"{s} {lower} while {progressive(upper)}",
         f"{s} {upper} while {progressive(lower)}",
         f"while {progressive(lower)}, {s} {upper}",
@@ -229,7 +287,8 @@ def parallel(rng: np.random.Generator, subj, lower: str, upper: str, style: Styl
         f"{s} {upper} as {pron} {lower}",
         f"{s} {lower}, {progressive(upper)} along the way",
         f"{s} is {progressive(lower)} and {progressive(upper)}",
-    ][form]
+    ][(form + 3) % 10]
     if style is not None and rng.random() < 0.85:
         return f"{_pick(rng, style.adverbs)}, {body}."
     return f"{body}."
+

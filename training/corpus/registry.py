@@ -22,7 +22,7 @@ from . import (
     fam_walk2,
 )
 from .base import Action, Ctx
-from .spec import Spec, realize
+from .spec import Spec, realize, with_extra
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,12 @@ def _from_spec(spec: Spec) -> Family:
     return Family(spec.name, lambda ctx: realize(spec, ctx), spec.weight, spec.group, spec.upper, spec.base)
 
 
+def _extra(make: Callable[[Ctx], Action]) -> Callable[[Ctx], Action]:
+    return lambda ctx: with_extra(make(ctx))
+
+
 _LEGACY = {
-    f.name: Family(f.name, f.make, f.weight, f.group, f.name in _UPPER, f.name in _BASE)
+    f.name: Family(f.name, _extra(f.make), f.weight, f.group, f.name in _UPPER, f.name in _BASE)
     for f in (
         Family("walk", fam_locomotion.walk, 1.6, "locomotion"),
         Family("jog", fam_locomotion.jog, 0.9, "locomotion"),

@@ -8,6 +8,7 @@ the same parameters by `slots`, so what a caption says is what the clip does.
 from __future__ import annotations
 
 from collections.abc import Callable
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from .base import Action, Ctx
 from .captions import num, times_word
 from .controls import Controls
+from .lexicon import EXTRA, object_forms
 
 
 @dataclass
@@ -63,14 +65,16 @@ def slots(params: dict) -> dict:
     out: dict = {}
     if params.get("side") in ("left", "right", "both"):
         out.update(side_slots(params["side"]))
-    if "count" in params:
+    if isinstance(params.get("count"), (int, np.integer)):
         n = int(params["count"])
         out["n"] = num(n)
-        out["times"] = times_word(n)
+        out["times"] = [times_word(n), times_word(n), f"{num(n)} times in a row" if n > 1 else "once",
+                        f"{num(n)} consecutive times" if n > 2 else times_word(n),
+                        f"for {num(n)} repetitions" if n > 2 else times_word(n)]
     if "object" in params:
         obj = params["object"]
         out["obj"] = obj
-        out["the_obj"] = [f"the {obj}", f"a {obj}" if obj[0] not in "aeiou" else f"an {obj}"]
+        out["the_obj"] = object_forms(obj)
     if params.get("first") in ("left", "right"):
         out["first"] = params["first"]
         out["other_first"] = "right" if params["first"] == "left" else "left"
@@ -80,10 +84,27 @@ def slots(params: dict) -> dict:
     return out
 
 
+def with_extra(a: Action) -> Action:
+    """The action with the lexicon's extra phrases for its family (those whose slots it has)."""
+    extra = EXTRA.get(a.family)
+    if not extra:
+        return a
+    if not a.slots:
+        a.slots = slots(a.params)
+    have = set(a.slots) | {"pos", "refl", "pron"}
+    single = a.params.get("count") == 1  # "{n} squats" would say "one squats"
+    a.phrases = list(a.phrases) + [t for t in extra if set(_SLOT.findall(t)) <= have
+                                   and not (single and "{n}" in t)]
+    return a
+
+
+_SLOT = re.compile(r"\{([a-z_0-9]+)\}")
+
+
 def realize(spec: Spec, ctx: Ctx) -> Action:
     params = spec.sample(ctx)
     out = spec.build(ctx, params)
     built = out if isinstance(out, Built) else Built(out)
     end_pos = np.zeros(2) if built.end_pos is None else np.asarray(built.end_pos, float)
-    return Action(spec.name, built.controls, spec.phrases(params), params, end_pos=end_pos,
-                  end_yaw=float(built.end_yaw), slots=slots(params))
+    return with_extra(Action(spec.name, built.controls, spec.phrases(params), params, end_pos=end_pos,
+                             end_yaw=float(built.end_yaw), slots=slots(params)))
