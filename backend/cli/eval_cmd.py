@@ -23,7 +23,7 @@ def _generator(args: argparse.Namespace):
                                                                 length))
     from ..generate.loader import load_generator
 
-    return load_generator(args.model)
+    return load_generator(args.model, threads=getattr(args, "threads", None))
 
 
 def _evaluator(path: str | None):
@@ -280,6 +280,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--groups", help="comma-separated groups (default: all)")
     pr.add_argument("--corpus", help="dataset folder: also report the physical-quality figures of its test clips")
     pr.add_argument("--json", help="also write every prompt's result as JSON")
+    pr.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=run_eval_prompts)
     c = esub.add_parser("control", help="paths and keyframes: pelvis/keyed-joint error, seams, skating, bone "
