@@ -15,6 +15,10 @@ def run_train(args: argparse.Namespace) -> int:
     from training.train.config import load_config
     from training.train.loop import TrainConfig, train
 
+    if args.threads:  # e.g. 1 when another job shares a 2-core machine: two OpenMP threads on one free
+        import torch  # core wait on each other at every parallel region and run several times slower
+
+        torch.set_num_threads(args.threads)
     config = load_config(args.config, args.set)
     if args.data:
         config["data"]["root"] = args.data
@@ -64,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
     p.add_argument("--seed", type=int)
     p.add_argument("--steps", type=int)
+    p.add_argument("--threads", type=int, help="torch intra-op threads (default: all cores)")
     p.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=lambda a: run_train(a))
