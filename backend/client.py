@@ -303,11 +303,23 @@ class Client:
 
     def retarget(self, armature: dict[str, Any], motion: dict[str, Any], bone_map: dict[str, Any] | None = None,
                  preset: str | None = None, root_motion: str = "full", scale: float | None = None,
-                 foot_cleanup: bool = True, fps: float | None = None) -> dict[str, Any]:
+                 foot_cleanup: bool = True, fps: float | None = None,
+                 origin: list[float] | None = None) -> dict[str, Any]:
         """Per-bone rotations ({bone: T x 4 wxyz}) and root location (T x 3) for an armature's rest pose."""
         return self.request("POST", "/v1/retarget", _drop_none({
             "armature": armature, "motion": motion, "bone_map": bone_map, "preset": preset,
-            "root_motion": root_motion, "scale": scale, "foot_cleanup": foot_cleanup, "fps": fps}))
+            "root_motion": root_motion, "scale": scale, "foot_cleanup": foot_cleanup, "fps": fps,
+            "origin": origin}))
+
+    def to_motion(self, armature: dict[str, Any], path: dict[str, Any] | None = None,
+                  pose: dict[str, Any] | None = None, bone_map: dict[str, Any] | None = None,
+                  preset: str | None = None, scale: float | None = None) -> dict[str, Any]:
+        """A curve ({times, points} in armature space) and posed bones ({frames, matrices: {bone: K x 4x4}}) in the
+        motion frame: {"path", "keyframes", "scale", "origin"} for `generate(path=..., keyframes=...)` and
+        `retarget(scale=..., origin=...)`."""
+        return self.request("POST", "/v1/retarget/to-motion", _drop_none({
+            "armature": armature, "path": path, "pose": pose, "bone_map": bone_map, "preset": preset,
+            "scale": scale}))
 
     def bone_maps(self) -> list[str]:
         return self.request("GET", "/v1/bone-maps")["presets"]

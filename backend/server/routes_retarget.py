@@ -10,6 +10,12 @@
 Inputs that pass the schema but describe no pose are refused (400) before the solver runs: a rig whose bones
 all start at one point, a motion frame with every joint at one point (all-zero joints); a solve that still
 comes out non-finite is refused rather than answered.
+
+- POST /v1/retarget/to-motion {armature, bone_map? | preset?, scale?, path?: {times, points (armature space)},
+  pose?: {frames, matrices: {bone: K x 4x4 pose matrices}}} -> {"scale", "origin": [0, 0], "path"?: {"points":
+  [[t, x, z], ...]}, "keyframes"?: {"frames", "joints", "mask"}, "bone_map", "warnings"}: the rig's curve and
+  poses in the motion frame (`motion/retarget/inverse.py`), ready for /v1/generate's `path` and `keyframes`;
+  retarget the result with the answer's `scale` and `origin` and the root lands back on the curve and poses.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import MotionInputError
+from ..motion.constraints import keyframes_from_arrays, path_from_points
 from ..motion.retarget import (
     PRESET_NAMES,
     RetargetOptions,
@@ -27,9 +34,10 @@ from ..motion.retarget import (
     retarget,
 )
 from ..motion.retarget.input_checks import checked_armature, checked_pose_joints
+from ..motion.retarget.inverse import RigSpace, ground_path, joints_from_pose
 from .motion_io import motion_joints
 from .responses import run_compute, services_of, small_json
-from .schemas import DetectRequest, RetargetRequest
+from .schemas import DetectRequest, RetargetRequest, ToMotionRequest
 
 router = APIRouter(prefix="/v1")
 
@@ -52,7 +60,8 @@ def retarget_payload(req: RetargetRequest) -> dict:
     bone_map = (bone_map_from_dict(req.bone_map, arm) if req.bone_map is not None
                 else detect_bone_map(arm, req.preset or "auto"))
     options = RetargetOptions(root_motion=req.root_motion, scale=req.scale, foot_cleanup=req.foot_cleanup,
-                              fps=req.fps or req.motion.fps)
+                              fps=req.fps or req.motion.fps,
+                              origin=None if req.origin is None else (req.origin[0], req.origin[1]))
     with np.errstate(divide="ignore", invalid="ignore"):  # a degenerate solve is reported, not warned about
         try:
             result = retarget(joints, arm, bone_map, options)
@@ -60,6 +69,38 @@ def retarget_payload(req: RetargetRequest) -> dict:
             raise MotionInputError(f"cannot retarget this motion onto this armature ({err}): the rig's rest pose "
                                    "or the motion is degenerate") from None
     return _finite_result(result.to_dict())
+
+
+def to_motion_payload(req: ToMotionRequest) -> dict:
+    """A curve and poses of the rig in the motion frame, checked as /v1/generate would check them."""
+    if req.bone_map is not None and req.preset is not None:
+        raise MotionInputError("give either bone_map or preset, not both")
+    if req.path is None and req.pose is None:
+        raise MotionInputError("give a path (a curve) or a pose (keyed frames) to convert")
+    arm = checked_armature(req.armature)
+    bone_map = (bone_map_from_dict(req.bone_map, arm) if req.bone_map is not None
+                else detect_bone_map(arm, req.preset or "auto"))
+    space = RigSpace(arm, bone_map, req.scale)
+    out: dict = {"scale": space.scale, "origin": [0.0, 0.0], "bone_map": bone_map.to_dict(),
+                 "warnings": list(space.frame.notes)}
+    if req.path is not None:
+        points = ground_path(space, np.asarray(req.path.times), np.asarray(req.path.points))
+        out["path"] = path_from_points(points).to_json()  # refuses out-of-order times and sprint speeds now
+    if req.pose is not None:
+        unknown = [b for b in req.pose.matrices if b not in arm.index]
+        if unknown:
+            raise MotionInputError(f"pose: bones not in the armature: {', '.join(unknown[:5])}")
+        try:
+            matrices = {b: np.asarray(m, np.float64) for b, m in req.pose.matrices.items()}
+        except ValueError:
+            raise MotionInputError("pose: every bone needs one 4x4 matrix per frame") from None
+        joints, mask = joints_from_pose(space, matrices)
+        if len(joints) != len(req.pose.frames):
+            raise MotionInputError(f"pose: {len(req.pose.frames)} frames but {len(joints)} matrices per bone")
+        keys = keyframes_from_arrays(np.asarray(req.pose.frames), joints, mask)
+        out["keyframes"] = {"frames": keys.frames.tolist(), "joints": np.round(keys.joints, 6).tolist(),
+                            "mask": keys.mask.tolist()}
+    return out
 
 
 def detect_payload(req: DetectRequest) -> dict:
@@ -70,6 +111,12 @@ def detect_payload(req: DetectRequest) -> dict:
 async def retarget_route(body: RetargetRequest, request: Request) -> Response:
     services = services_of(request)
     return small_json(await run_compute(services, retarget_payload, body))
+
+
+@router.post("/retarget/to-motion", summary="A rig's curve and posed bones -> control path and keyframes")
+async def to_motion_route(body: ToMotionRequest, request: Request) -> Response:
+    services = services_of(request)
+    return small_json(await run_compute(services, to_motion_payload, body))
 
 
 @router.get("/bone-maps", summary="Bone-map presets")

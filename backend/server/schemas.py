@@ -178,3 +178,27 @@ class RetargetRequest(StrictModel):
     scale: float | None = Field(None, gt=0, le=1e6, description="armature units per metre (default: from legs)")
     foot_cleanup: bool = True
     fps: float | None = Field(None, gt=0, le=1000, description="default: the motion's fps")
+    origin: list[float] | None = Field(None, min_length=2, max_length=2,
+                                       description="motion ground point [x, z] placed at the rig's rest pelvis "
+                                                   "(default: the first frame's pelvis); [0, 0] with paths and "
+                                                   "keyframes from /v1/retarget/to-motion")
+
+
+class CurveIn(StrictModel):
+    times: list[float] = Field(min_length=2, max_length=10_000, description="seconds from the motion's start")
+    points: list[list[float]] = Field(min_length=2, max_length=10_000, description="(N, 3) armature space")
+
+
+class PoseIn(StrictModel):
+    frames: list[int] = Field(min_length=1, max_length=200, description="motion frames (20 fps) of the poses")
+    matrices: dict[str, list[list[list[float]]]] = Field(
+        description="bone -> K pose matrices 4x4 in armature space (Blender's pose_bone.matrix), one per frame")
+
+
+class ToMotionRequest(StrictModel):
+    armature: dict[str, Any] = Field(description="rest pose: {bones: [{name, parent, head, tail, roll}], up}")
+    bone_map: dict[str, Any] | None = Field(None, description="custom map {mapping: {smpl_joint: bone}}")
+    preset: str | None = Field(None, max_length=50, description="bone-map preset (default: auto-detect)")
+    scale: float | None = Field(None, gt=0, le=1e6, description="armature units per metre (default: from legs)")
+    path: CurveIn | None = Field(None, description="a curve in armature space -> a control path")
+    pose: PoseIn | None = Field(None, description="posed bones at some frames -> control keyframes")

@@ -39,6 +39,7 @@ class RetargetOptions:
     scale: float | None = None        # armature units per motion metre; None: rig leg length / motion leg length
     foot_cleanup: bool = True
     fps: float = 20.0
+    origin: tuple[float, float] | None = None  # motion ground point (x, z) put at the rest pelvis; None: frame 0's
 
     def checked(self) -> RetargetOptions:
         if self.root_motion not in ROOT_MOTIONS:
@@ -48,6 +49,8 @@ class RetargetOptions:
             raise MotionInputError(f"scale must be a positive number, got {self.scale!r}")
         if not (isinstance(self.fps, int | float) and math.isfinite(self.fps) and self.fps > 0):
             raise MotionInputError(f"fps must be a positive number, got {self.fps!r}")
+        if self.origin is not None and (len(self.origin) != 2 or not all(math.isfinite(float(v)) for v in self.origin)):
+            raise MotionInputError(f"origin must be two finite numbers (x, z), got {self.origin!r}")
         return self
 
 
@@ -207,9 +210,12 @@ def retarget(joints: np.ndarray, arm: Armature, bone_map: BoneMap | None = None,
     scale = auto_scale if options.scale is None else float(options.scale)
     pelvis = arm.index[bone_map.mapping["pelvis"]]
     root = _root_bone(arm, pelvis, warnings)
-    # the rest pose stands where the source would stand: its first-frame spot at standing pelvis height
+    # the rest pose stands where the source would stand: its first-frame spot (or `origin`) at standing pelvis
+    # height; with `origin` the motion's frame is the rig's (see inverse.py), so a path made from a curve in
+    # armature space comes back onto that curve
     source_root = joints[:, J["pelvis"]].copy()
-    standing = np.array([source_root[0, 0], _REST_PELVIS_HEIGHT * source_leg / _REST_LEG, source_root[0, 2]])
+    spot = source_root[0, [0, 2]] if options.origin is None else np.asarray(options.origin, np.float64)
+    standing = np.array([spot[0], _REST_PELVIS_HEIGHT * source_leg / _REST_LEG, spot[1]])
     path = source_root - standing
     shift = scale * path @ to_arm.T  # armature-space displacement of the pelvis head from rest
     outside = [arm.names[p.bone] for p in plans if p.bone != root and not arm.is_ancestor(root, p.bone)]
