@@ -48,7 +48,8 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         raise MotionInputError(f"--clients must be comma-separated counts, got {args.clients!r}") from None
     if not clients or min(clients) < 1 or args.requests < 1:
         raise MotionInputError("--clients and --requests must be at least 1")
-    result = bench_serve(clients, args.requests, args.seconds, args.steps, args.model, args.threads)
+    result = bench_serve(clients, args.requests, args.seconds, args.steps, args.model, args.threads,
+                         soak=args.soak)
     print(format_bench(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -92,6 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--steps", type=int, help="decoding steps (default: the model's recommended count)")
     s.add_argument("--model", help="generator folder (default: the shipped model)")
     s.add_argument("--threads", type=int, help="server's ONNX Runtime threads (default: all cores)")
+    s.add_argument("--soak", type=int, default=0,
+                   help="then this many sequential requests, sampling the server's RSS every 50 (default 0: none)")
     s.add_argument("--json", help="also write the numbers as JSON")
     s.set_defaults(func=run_bench_serve)
     t = bsub.add_parser("train", help="training throughput: the path before and now, side by side")

@@ -51,7 +51,39 @@ def _wait_for_state(path: Path, proc: subprocess.Popen, timeout: float = 300.0) 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
-    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 99)}
+    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 95, 99)}
+
+
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of a process (Linux /proc); None where that is not available."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _soak(client: Client, pid: int, requests: int, seconds: float, steps: int | None) -> dict:
+    """`requests` sequential requests (generate, health, bone maps in turn) and the server's RSS every 50: a
+    leak shows as growth after the first samples."""
+    samples, errors = [], 0
+    for i in range(requests):
+        try:
+            if i % 3 == 0:
+                client.generate(PROMPTS[i % len(PROMPTS)], seconds=seconds, seed=i, steps=steps)
+            elif i % 3 == 1:
+                client.health()
+            else:
+                client.bone_maps()
+        except Exception:  # counted: the soak goes on
+            errors += 1
+        if i % 50 == 0 or i == requests - 1:
+            samples.append(_rss_mb(pid))
+    known = [s for s in samples if s is not None]
+    return {"requests": requests, "errors": errors, "rss_mb": samples,
+            "growth_after_warmup_mb": round(known[-1] - known[1], 1) if len(known) > 2 else None}
 
 
 def _load(client: Client, clients: int, requests: int, seconds: float, steps: int | None) -> dict:
@@ -128,7 +160,8 @@ def _retarget(client: Client, repeats: int, frames: int = 196, bones: int = 60) 
 
 
 def bench_serve(clients: list[int], requests: int = 32, seconds: float = 4.0, steps: int | None = None,
-                model: str | None = None, threads: int | None = None, retarget_repeats: int = 10) -> dict:
+                model: str | None = None, threads: int | None = None, retarget_repeats: int = 10,
+                soak: int = 0) -> dict:
     """Start a server subprocess, measure it, stop it (SIGTERM); the numbers as a dict."""
     with tempfile.TemporaryDirectory(prefix="mogents-bench-") as tmp:
         state = Path(tmp) / "config" / "server.json"
@@ -148,6 +181,8 @@ def bench_serve(clients: list[int], requests: int = 32, seconds: float = 4.0, st
                 "load": [_load(client, c, requests, seconds, steps) for c in clients],
                 "retarget": _retarget(client, retarget_repeats),
             }
+            if soak:
+                result["soak"] = _soak(client, proc.pid, soak, 1.0, steps)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -166,13 +201,18 @@ def format_bench(result: dict) -> str:
              f"cold start: listening after {cold['listening_s']:.2f} s, "
              f"first motion after {cold['first_motion_s']:.2f} s",
              "",
-             f"{'clients':>7} {'requests':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'req/s':>7} "
+             f"{'clients':>7} {'requests':>8} {'p50 ms':>8} {'p90 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} "
              f"{'motion s/s':>10} {'batches':>7} {'mean batch':>10} {'errors':>6}"]
     for row in result["load"]:
         lines.append(f"{row['clients']:>7} {row['requests']:>8} {row['p50_ms']:>8.1f} {row['p90_ms']:>8.1f} "
+                     f"{row['p95_ms']:>8.1f} "
                      f"{row['p99_ms']:>8.1f} {row['throughput_rps']:>7.2f} {row['motion_s_per_s']:>10.2f} "
                      f"{row['batches']:>7} {row['mean_batch']:>10.2f} {row['errors']:>6}")
     lines += ["", f"retarget {rt['frames']} frames onto {rt['bones']} bones (median): API {rt['api_ms']:.1f} ms, "
                   f"in-process {rt['in_process_ms']:.1f} ms (+ {rt['in_process_detect_ms']:.1f} ms bone-map "
                   f"detection)"]
+    if "soak" in result:
+        soak = result["soak"]
+        lines.append(f"soak: {soak['requests']} sequential requests, {soak['errors']} errors, server RSS (MB) "
+                     f"{soak['rss_mb']}, growth after warm-up {soak['growth_after_warmup_mb']} MB")
     return "\n".join(lines)
