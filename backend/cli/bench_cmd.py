@@ -14,10 +14,14 @@ def run_bench(args: argparse.Namespace) -> int:
     from ..generate.loader import DEFAULT_MODEL
     from ..runtime.onnx_runtime import OnnxGeneratorRuntime
 
-    folder = Path(args.model) if args.model else DEFAULT_MODEL
+    folders = [Path(m) for m in args.model] if args.model else [DEFAULT_MODEL]
     runtimes = {}
-    ort = OnnxGeneratorRuntime(folder, device=args.device, threads=args.threads)
-    runtimes[f"onnxruntime ({ort.provider})"] = ort
+    for folder in folders:  # several models side by side in one run (this machine's speed drifts)
+        ort = OnnxGeneratorRuntime(folder, device=args.device, threads=args.threads)
+        label = f"onnxruntime ({ort.provider})" + (f" {ort.info.name}" if len(folders) > 1 else "")
+        while label in runtimes:  # the same model twice still gets two rows
+            label += "'"
+        runtimes[label] = ort
     if args.torch:
         import torch
 
@@ -75,7 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks that print tables")
     bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     g = bsub.add_parser("generate", help="generation latency per stage")
-    g.add_argument("--model", help="generator folder (default: the shipped model)")
+    g.add_argument("--model", action="append",
+                   help="generator folder (default: the shipped model); repeat to time several side by side")
     g.add_argument("--torch", nargs=3, metavar=("MASK", "RESIDUAL", "LENGTH"),
                    help="also time the torch runtime on these checkpoints")
     g.add_argument("--batch", type=int, nargs="+", default=[1, 8])

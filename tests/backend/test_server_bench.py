@@ -20,3 +20,16 @@ def test_bench_serve_reports_p95_and_a_soak_with_server_rss():
     assert result["shutdown_exit_code"] == 0
     text = format_bench(result)
     assert "p95 ms" in text and "soak: 3 sequential requests" in text
+
+
+def test_bench_generate_times_several_models_side_by_side(tmp_path, capsys):
+    import json
+
+    from backend.cli.main import main
+    from backend.generate.loader import DEFAULT_MODEL
+
+    out = tmp_path / "rows.json"
+    assert main(["bench", "generate", "--model", str(DEFAULT_MODEL), "--model", str(DEFAULT_MODEL), "--batch", "1",
+                 "--frames", "40", "--repeats", "1", "--steps", "1", "--threads", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 2 and all(r["batch"] == 1 for r in rows.values())
