@@ -160,6 +160,10 @@ class Client:
     def retarget(self, params: dict) -> dict:
         return self.call("POST", f"/{API_VERSION}/retarget", params)
 
+    def to_motion(self, params: dict) -> dict:
+        """The rig's curve and keyed poses in the motion frame (/v1/retarget/to-motion)."""
+        return self.call("POST", f"/{API_VERSION}/retarget/to-motion", params)
+
     def bone_map_presets(self) -> dict:
         return self.call("GET", f"/{API_VERSION}/bone-maps")
 

@@ -9,7 +9,7 @@ import numpy as np
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import motion_store, session
+from . import control, motion_store, session
 from .client import BackendError
 from .keys import PoseTrack
 from .properties import preferences
@@ -71,10 +71,62 @@ def apply_variation(context: bpy.types.Context, key: str, preview: bool = True) 
 
 def _apply(context: bpy.types.Context, obj: bpy.types.Object, variation: motion_store.Variation, fps: float,
            preview: bool) -> bpy.types.Action:
-    return motion_store.apply_track(
-        obj, PoseTrack.from_retarget(variation.retarget), variation.motion, variation.prompt, start_frame(context),
+    track = PoseTrack.from_retarget(variation.retarget)
+    start = start_frame(context) if variation.start_frame is None else variation.start_frame
+    action = motion_store.apply_track(
+        obj, track, variation.motion, variation.prompt, start,
         motion_store.scene_step(context.scene, fps), variation.retarget.get("bone_map", {}).get("mapping", {}), preview,
-        whole_frames=not context.scene.mogents.use_subframes)
+        whole_frames=not context.scene.mogents.use_subframes or variation.kept_poses is not None)
+    if variation.kept_poses:  # Fill between keys: the user's own values at their frames, exactly
+        control.restore_keys(obj, action, variation.kept_poses, track.bones())
+    return action
+
+
+def control_inputs(context: bpy.types.Context, obj: bpy.types.Object, body: dict, values: dict) -> dict | None:
+    """Follow curve / Fill between keys, read on the main thread: {"request" (for /v1/retarget/to-motion, without
+    the armature), "start" (scene frame or None), "kept" (the poses to put back or None)}; None when both are off.
+    Sets body["seconds"] (from the keys' span, or a walking pace for the curve with Auto length)."""
+    settings, scene = context.scene.mogents, context.scene
+    if not (settings.follow_curve or settings.fill_keys):
+        return None
+    request: dict = {"scale": values["options"].get("scale")}
+    if values.get("mapping"):
+        request["bone_map"] = {"mapping": values["mapping"]}
+    else:
+        request["preset"] = values.get("preset", "auto")
+    out = {"request": request, "start": None, "kept": None}
+    if settings.follow_curve and not settings.root_motion:
+        raise ValueError("Follow curve needs Root motion on (in the rig settings): in place, nothing can walk a curve")
+    if settings.follow_curve and (settings.control_curve is None or settings.control_curve.type != "CURVE"):
+        control.curve_world_points(settings.control_curve, None)  # raises the message that says what is wrong
+    if settings.fill_keys:
+        mapped = {p.bone for p in obj.data.mogents.bone_map if p.bone} or None
+        if settings.key_source == "LIST":
+            frames = control.parse_frames(settings.key_frame_list)
+        else:
+            lo, hi = control.frame_range(scene)
+            frames = control.keyed_frames(obj, mapped, lo, hi)
+        if len(frames) < 2:
+            where = "typed" if settings.key_source == "LIST" else f"keyed on {obj.name} between frames {lo} and {hi}"
+            raise ValueError(f"Fill between keys needs poses at two frames or more; {len(frames)} {where}")
+        step = motion_store.scene_step(scene, 20.0)
+        motion_frames = [int(round((f - frames[0]) / step)) for f in frames]
+        if len(set(motion_frames)) != len(motion_frames):
+            raise ValueError("Fill between keys: two kept frames fall on the same motion frame (20 fps); keep "
+                             "poses at least one motion frame apart")
+        seconds = (motion_frames[-1] + 1) / 20.0
+        if seconds > 9.8:
+            raise ValueError(f"Fill between keys: frames {frames[0]}..{frames[-1]} span {seconds:.1f} s; the model "
+                             "makes at most 9.8 s at once")
+        body["seconds"] = max(seconds, 1.0)
+        matrices, kept = control.read_poses(context, obj, frames)
+        request["pose"] = {"frames": motion_frames, "matrices": matrices}
+        out["start"], out["kept"] = frames[0], kept
+    if settings.follow_curve:
+        if body["seconds"] is None:
+            body["seconds"] = control.auto_seconds(context, settings.control_curve)
+        request["path"] = control.path_request(context, obj, settings.control_curve, body["seconds"])
+    return out
 
 
 def keyed_summary(action: bpy.types.Action) -> str:
@@ -84,6 +136,25 @@ def keyed_summary(action: bpy.types.Action) -> str:
     other = [m for m in modes if m != "QUATERNION"]
     kinds = sorted({"axis-angle" if m == "AXIS_ANGLE" else "Euler" for m in other})
     return f"{len(modes)} mapped bones keyed" + (f" ({len(other)} in their {'/'.join(kinds)} mode)" if other else "")
+
+
+def control_ready(cls, context: bpy.types.Context) -> bool:
+    """Follow curve has a curve, Fill between keys has keys (or typed frames); the poll message says what is missing."""
+    settings = context.scene.mogents
+    if settings.follow_curve:
+        curve = settings.control_curve
+        if curve is None:
+            return has_text(cls, "", "Follow curve is on: pick the curve to walk along in the Control box")
+        if curve.type != "CURVE":
+            return has_text(cls, "", f"Follow curve: {curve.name} is not a curve; pick a curve object")
+    if settings.fill_keys:
+        if settings.key_source == "LIST":
+            return has_text(cls, settings.key_frame_list, "Fill between keys: type the frames whose poses to keep")
+        anim = context.active_object.animation_data
+        if anim is None or anim.action is None:
+            return has_text(cls, "", f"Fill between keys: {context.active_object.name} has no keys; key its poses "
+                                     "at two frames or more first")
+    return True
 
 
 def retarget_all(client, armature: dict, motions: list[dict], values: dict, progress, cancelled,
@@ -106,7 +177,7 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         return (idle(cls, context) and has_armature(cls, context) and backend_reachable(cls, context)
-                and has_text(cls, context.scene.mogents.prompt, "Type a prompt first"))
+                and has_text(cls, context.scene.mogents.prompt, "Type a prompt first") and control_ready(cls, context))
 
     def prepare(self, context):
         settings = context.scene.mogents
@@ -114,6 +185,7 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
         armature = describe_armature(obj)
         body = generate_body(settings)
         values = retarget_values(settings, obj.data.mogents, 20.0)
+        ctrl = control_inputs(context, obj, body, values)
         name = obj.name
         conn = connection(context)
 
@@ -122,6 +194,10 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
         def work(progress, cancelled):
             client = session.client(conn)
             progress(0.02, "connected")
+            if ctrl is not None:  # the curve and poses in the motion's frame; the retarget then maps them back
+                answer = client.to_motion({**ctrl["request"], "armature": armature})
+                body.update({k: answer[k] for k in ("path", "keyframes") if k in answer})
+                values["options"].update(scale=answer["scale"], origin=answer["origin"])
             motions = []
             for i in range(count):  # one request per variation, so each has a seed that reproduces it alone
                 seed = body["seed"] + i
@@ -142,19 +218,21 @@ class MOGENTS_OT_generate(TaskOperator, bpy.types.Operator):
                     raise BackendError("the backend closed the stream without a result")
                 motions.append({**result["motions"][0], "seed": seed})
             values["options"]["fps"] = float(motions[0]["fps"])
-            return body["prompt"], motions, retarget_all(client, armature, motions, values, progress, cancelled), name
+            tracks = retarget_all(client, armature, motions, values, progress, cancelled)
+            return body["prompt"], motions, tracks, name, ctrl
 
         return work
 
     def apply(self, context, result):
         if result is None:
             return
-        prompt, motions, tracks, name = result
+        prompt, motions, tracks, name, ctrl = result
         settings = context.scene.mogents
         settings.results.clear()
+        start, kept = (ctrl["start"], ctrl["kept"]) if ctrl else (None, None)
         for i, (motion, track) in enumerate(zip(motions, tracks, strict=True)):
             item = settings.results.add()
-            item.key = motion_store.remember(motion_store.Variation(motion, track, prompt, name))
+            item.key = motion_store.remember(motion_store.Variation(motion, track, prompt, name, start, kept))
             item.label = f"{i + 1}: seed {motion['seed']}"
             item.seed = int(motion["seed"])
             item.seconds = len(motion["joints"]) / float(motion["fps"])

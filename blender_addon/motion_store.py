@@ -37,6 +37,8 @@ class Variation:
     retarget: dict          # backend /v1/retarget answer
     prompt: str
     armature: str = ""      # the armature object the retarget answer was made for ("" : any)
+    start_frame: float | None = None  # where it must start (Fill between keys: the first kept pose); None: the panel's
+    kept_poses: dict | None = None    # Fill between keys: frame -> bone -> channel values put back after keying
 
 
 _store: dict[str, Variation] = {}

@@ -84,6 +84,19 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(s, "fit_range")
         row.prop(s, "use_subframes")
+        box = layout.box()
+        box.label(text="Control", icon="CON_FOLLOWPATH")
+        row = box.row(align=True)
+        row.prop(s, "follow_curve")
+        sub = row.row(align=True)
+        sub.enabled = s.follow_curve
+        sub.prop(s, "control_curve", text="")
+        box.prop(s, "fill_keys")
+        if s.fill_keys:
+            row = box.row(align=True)
+            row.prop(s, "key_source", text="")
+            if s.key_source == "LIST":
+                row.prop(s, "key_frame_list", text="")
         layout.prop(s, "show_advanced", icon="PREFERENCES")
         if s.show_advanced:
             row = layout.row(align=True)

@@ -24,6 +24,17 @@ from bpy.props import (
 RELATIVE_PATH = ({"PATH_SUPPORTS_BLEND_RELATIVE"}
                  if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties else set())
 
+def curve_only(_settings, obj) -> bool:
+    """The Follow curve picker lists curve objects only."""
+    return obj is not None and obj.type == "CURVE"
+
+
+KEY_SOURCE_ITEMS = [
+    ("KEYED", "Keyed frames", "Every frame where a mapped bone of the armature has a key, inside the scene range "
+                              "(or the preview range when it is on)"),
+    ("LIST", "Frame list", "Only the frames you type below"),
+]
+
 PRESET_ITEMS = [
     ("auto", "Auto-detect", "Pick the preset whose bone names match best"),
     ("smpl", "SMPL / SMPL-X", ""),
@@ -206,6 +217,30 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
         "frame rate differs (e.g. 1.0, 2.2, 3.4 for 20 fps in 24 fps). Off: one key per whole scene "
         "frame, the motion resampled to the scene's frame rate",
     )
+
+    follow_curve: BoolProperty(
+        name="Follow curve",
+        default=False,
+        description="Walk along the curve below: the character starts at the curve's first point and reaches its "
+        "last at the end of the motion, at an even pace, turning with the curve. Length: Seconds, or with Auto "
+        "length a walking pace for the curve",
+    )
+    control_curve: PointerProperty(
+        name="Curve",
+        type=bpy.types.Object,
+        poll=curve_only,
+        description="The curve the character walks along (a Bezier, NURBS or poly curve object; its first spline)",
+    )
+    fill_keys: BoolProperty(
+        name="Fill between keys",
+        default=False,
+        description="Keep your poses at the keyed frames and let the prompt make the motion between them. The "
+        "new motion runs from the first of those frames to the last; your keys there stay exactly as they are",
+    )
+    key_source: EnumProperty(name="Poses from", items=KEY_SOURCE_ITEMS, default="KEYED",
+                             description="Which frames hold the poses to keep")
+    key_frame_list: StringProperty(name="Frames", default="1, 60",
+                                   description="The frames whose poses to keep, e.g. 1, 30, 60")
 
     results: CollectionProperty(description="The takes of the last generation", type=MOGENTS_PG_variation)
     result_index: IntProperty(description="The take shown on the armature", name="Variation", default=0)

@@ -25,7 +25,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import MotionInputError
-from ..motion.constraints import keyframes_from_arrays, path_from_points
 from ..motion.retarget import (
     PRESET_NAMES,
     RetargetOptions,
@@ -34,7 +33,7 @@ from ..motion.retarget import (
     retarget,
 )
 from ..motion.retarget.input_checks import checked_armature, checked_pose_joints
-from ..motion.retarget.inverse import RigSpace, ground_path, joints_from_pose
+from ..motion.retarget.inverse import to_motion
 from .motion_io import motion_joints
 from .responses import run_compute, services_of, small_json
 from .schemas import DetectRequest, RetargetRequest, ToMotionRequest
@@ -73,34 +72,9 @@ def retarget_payload(req: RetargetRequest) -> dict:
 
 def to_motion_payload(req: ToMotionRequest) -> dict:
     """A curve and poses of the rig in the motion frame, checked as /v1/generate would check them."""
-    if req.bone_map is not None and req.preset is not None:
-        raise MotionInputError("give either bone_map or preset, not both")
-    if req.path is None and req.pose is None:
-        raise MotionInputError("give a path (a curve) or a pose (keyed frames) to convert")
-    arm = checked_armature(req.armature)
-    bone_map = (bone_map_from_dict(req.bone_map, arm) if req.bone_map is not None
-                else detect_bone_map(arm, req.preset or "auto"))
-    space = RigSpace(arm, bone_map, req.scale)
-    out: dict = {"scale": space.scale, "origin": [0.0, 0.0], "bone_map": bone_map.to_dict(),
-                 "warnings": list(space.frame.notes)}
-    if req.path is not None:
-        points = ground_path(space, np.asarray(req.path.times), np.asarray(req.path.points))
-        out["path"] = path_from_points(points).to_json()  # refuses out-of-order times and sprint speeds now
-    if req.pose is not None:
-        unknown = [b for b in req.pose.matrices if b not in arm.index]
-        if unknown:
-            raise MotionInputError(f"pose: bones not in the armature: {', '.join(unknown[:5])}")
-        try:
-            matrices = {b: np.asarray(m, np.float64) for b, m in req.pose.matrices.items()}
-        except ValueError:
-            raise MotionInputError("pose: every bone needs one 4x4 matrix per frame") from None
-        joints, mask = joints_from_pose(space, matrices)
-        if len(joints) != len(req.pose.frames):
-            raise MotionInputError(f"pose: {len(req.pose.frames)} frames but {len(joints)} matrices per bone")
-        keys = keyframes_from_arrays(np.asarray(req.pose.frames), joints, mask)
-        out["keyframes"] = {"frames": keys.frames.tolist(), "joints": np.round(keys.joints, 6).tolist(),
-                            "mask": keys.mask.tolist()}
-    return out
+    return to_motion(req.armature, req.bone_map, req.preset, req.scale,
+                     None if req.path is None else req.path.model_dump(),
+                     None if req.pose is None else req.pose.model_dump())
 
 
 def detect_payload(req: DetectRequest) -> dict:

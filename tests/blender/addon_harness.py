@@ -3,7 +3,9 @@
 `install_addon` builds the zip and installs it as a user would; `FakeBackend` stands in for the HTTP client
 (`session.client` is patched to return it): generation returns smooth synthetic SMPL-22 motions (whose joint
 positions also sit in the first 66 feature columns, so edit and compose can work on them), and retargeting
-runs the backend's own numpy `retarget`, exactly what the server would answer.
+runs the backend's own numpy `retarget`, exactly what the server would answer. With `path` / `keyframes` the
+synthetic motion goes through the backend's own control correction (`generate.control.corrected`: path warp,
+keyframe blend with IK), and `/v1/retarget/to-motion` is the function the server's route calls.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from backend.generate.control import corrected
+from backend.motion.constraints import constraints_from_json
 from backend.motion.retarget import RetargetOptions, armature_from_dict, bone_map_from_dict, detect_bone_map, retarget
+from backend.motion.retarget.inverse import to_motion
 from backend.motion.skeleton import SMPL22
 from tests.fixtures.bvh_motion import smooth_fk_motion
 
@@ -70,9 +75,20 @@ class FakeBackend:
         seconds = body.get("seconds") or 3.0
         frames = int(round(seconds * 20))
         yield {"event": "progress", "stage": "decode", "step": 1, "total": 2}
-        motions = [motion_dict(smooth_fk_motion(frames, seed=body["seed"] * 10 + i), body["seed"], body["prompt"])
-                   for i in range(body.get("samples", 1))]
+        constraints = constraints_from_json(body.get("path"), body.get("keyframes")).checked(frames)
+        motions = []
+        for i in range(body.get("samples", 1)):
+            joints = smooth_fk_motion(frames, seed=body["seed"] * 10 + i)
+            if not constraints.empty:
+                forward = np.tile([0.0, 0.0, 1.0], (frames, 1))
+                joints, _, _ = corrected(SMPL22, joints, forward, constraints, 20.0)
+            motions.append(motion_dict(joints, body["seed"], body["prompt"]))
         yield {"event": "result", "motions": motions}
+
+    def to_motion(self, body: dict) -> dict:
+        self.calls.append(("to_motion", body))
+        keys = ("armature", "bone_map", "preset", "scale", "path", "pose")
+        return json.loads(json.dumps(to_motion(**{k: body.get(k) for k in keys})))
 
     def retarget(self, body: dict) -> dict:
         self.calls.append(("retarget", body))
@@ -80,7 +96,8 @@ class FakeBackend:
         bone_map = (bone_map_from_dict(body["bone_map"], arm) if "bone_map" in body
                     else detect_bone_map(arm, body.get("preset", "auto")))
         options = RetargetOptions(root_motion=body.get("root_motion", "full"), scale=body.get("scale"),
-                                  foot_cleanup=body.get("foot_cleanup", True), fps=body.get("fps", 20.0))
+                                  foot_cleanup=body.get("foot_cleanup", True), fps=body.get("fps", 20.0),
+                                  origin=tuple(body["origin"]) if body.get("origin") is not None else None)
         result = retarget(np.asarray(body["motion"]["joints"], np.float64), arm, bone_map, options)
         return json.loads(json.dumps(result.to_dict()))
 

@@ -23,9 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import MotionInputError
+from ..constraints import keyframes_from_arrays, path_from_points
 from ..skeleton import SMPL22
 from .armature import Armature
-from .bone_maps import BoneMap
+from .bone_maps import BoneMap, bone_map_from_dict, detect_bone_map
+from .input_checks import checked_armature
 from .orientation import rig_frame
 from .solve import _REST_LEG, _REST_PELVIS_HEIGHT, _leg_length
 
@@ -134,3 +136,37 @@ def joints_from_pose(space: RigSpace, matrices: dict[str, np.ndarray]) -> tuple[
         mask[:, j] = name in given and (name in RIGID_CHILDREN or parent in given)
         carried[name] = turns.get(name, turn)
     return joints, mask
+
+
+def to_motion(armature: dict, bone_map: dict | None = None, preset: str | None = None, scale: float | None = None,
+              path: dict | None = None, pose: dict | None = None) -> dict:
+    """What POST /v1/retarget/to-motion answers: `path` {"times", "points" (N, 3) armature space} and `pose`
+    {"frames" (K,) motion frames, "matrices" {bone: (K, 4, 4)}} in the motion frame, checked like /v1/generate's
+    `path` and `keyframes` (too fast, out of order, a mask that selects nothing: MotionInputError)."""
+    if bone_map is not None and preset is not None:
+        raise MotionInputError("give either bone_map or preset, not both")
+    if path is None and pose is None:
+        raise MotionInputError("give a path (a curve) or a pose (keyed frames) to convert")
+    arm = checked_armature(armature)
+    found = bone_map_from_dict(bone_map, arm) if bone_map is not None else detect_bone_map(arm, preset or "auto")
+    space = RigSpace(arm, found, scale)
+    out: dict = {"scale": space.scale, "origin": [0.0, 0.0], "bone_map": found.to_dict(),
+                 "warnings": list(space.frame.notes)}
+    if path is not None:
+        points = ground_path(space, np.asarray(path["times"], np.float64), np.asarray(path["points"], np.float64))
+        out["path"] = path_from_points(points).to_json()  # refuses out-of-order times and sprint speeds now
+    if pose is not None:
+        unknown = [b for b in pose["matrices"] if b not in arm.index]
+        if unknown:
+            raise MotionInputError(f"pose: bones not in the armature: {', '.join(unknown[:5])}")
+        try:
+            matrices = {b: np.asarray(m, np.float64) for b, m in pose["matrices"].items()}
+        except ValueError:
+            raise MotionInputError("pose: every bone needs one 4x4 matrix per frame") from None
+        joints, mask = joints_from_pose(space, matrices)
+        if len(joints) != len(pose["frames"]):
+            raise MotionInputError(f"pose: {len(pose['frames'])} frames but {len(joints)} matrices per bone")
+        keys = keyframes_from_arrays(np.asarray(pose["frames"]), joints, mask)
+        out["keyframes"] = {"frames": keys.frames.tolist(), "joints": np.round(keys.joints, 6).tolist(),
+                            "mask": keys.mask.tolist()}
+    return out
