@@ -307,18 +307,20 @@ def test_layout_splits_meta_and_mirrors(corpus):
         mirr = read_captions(a / "texts" / f"M{m['id']}.txt")
         assert len(orig) >= 3 and all(c.tokens for c in orig)
         for o, r in zip(orig, mirr, strict=True):
-            expect = o.text.replace("left", "@").replace("right", "left").replace("@", "right")
-            expect = expect.replace("counterclockwise", "@").replace("clockwise", "counterclockwise")
-            assert r.text == expect.replace("@", "clockwise")
+            swap = {"left": "right", "right": "left", "clockwise": "counterclockwise",
+                    "counterclockwise": "clockwise", "counter-clockwise": "clockwise", "anticlockwise": "clockwise"}
+            expect = re.sub(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)\b",
+                            lambda w: swap[w.group(0)], o.text)
+            assert r.text == expect
             swapped += o.text != r.text
         fo = np.load(a / "new_joint_vecs" / f"{m['id']}.npy")
         fm = np.load(a / "new_joint_vecs" / f"M{m['id']}.npy")
         # the mirrored copy is made from the mirrored joints, as HumanML3D's: equal to the mirrored
         # features up to the target skeleton's left/right length differences (a few centimetres in the
-        # deep poses of corpus v2: lying, kneeling)
+        # deep poses of corpus v2: lying, kneeling; about 6 cm upside down in a cartwheel)
         assert np.array_equal(fm, generate(7, int(m["id"]), mirror=True)["mirrored"])
         lay = FeatureLayout(22)
-        assert np.abs(mirror_features(fo.astype(np.float64))[:, lay.ric] - fm[:, lay.ric]).max() < 0.05
+        assert np.abs(mirror_features(fo.astype(np.float64))[:, lay.ric] - fm[:, lay.ric]).max() < 0.08
     assert swapped > 0
 
 

@@ -65,7 +65,8 @@ def test_at_least_70_families_and_every_group_of_the_issue():
                  "look_around", "shrug", "nod", "shake_head", "box_jab", "box_cross", "box_hook", "box_uppercut",
                  "box_guard", "side_kick", "roundhouse_kick", "golf_swing", "tennis", "baseball_swing",
                  "basketball_dribble", "jump_rope", "yoga", "march", "tiptoe", "limp", "stumble", "zombie_walk",
-                 "drunk_walk", "pocket_walk", "hip_hop", "salsa", "waltz", "disco"):
+                 "drunk_walk", "pocket_walk", "hip_hop", "salsa", "waltz", "disco", "crawl", "forward_roll",
+                 "cartwheel"):
         assert name in FAMILIES, name
 
 
@@ -202,6 +203,30 @@ def test_progressive_forms():
 def test_prompt_list_is_covered():
     cov = prompt_coverage(set())
     assert cov is not None and cov["prompts"] >= 100 and cov["word_share"] == 0.0
+
+
+@pytest.mark.parametrize("family", ["crawl", "forward_roll", "cartwheel"])
+def test_floor_level_families_keep_the_physical_guarantees(family):
+    """Crawling, rolling and cartwheeling: constant bones, nothing through the floor, knees bending forward
+    (also upside down), planted feet holding still, and the body really goes down (or over)."""
+    from backend.motion.quality import quality_report
+
+    for seed in range(6):
+        clip = make_clip(np.random.default_rng(seed), [family])
+        j = clip.joints
+        q = quality_report(j)
+        assert q["bone_var_max"] < 0.01 and q["penetration_cm"] < 1.0 and q["knee_bend_min"] > -0.05, q
+        assert q["skate_max_cm"] < 4.0, q
+        assert np.linalg.norm(np.diff(j[:, 0], axis=0), axis=-1).max() < 0.25
+        head_below_pelvis = (j[:, 15, 1] < j[:, 0, 1]).any()
+        if family == "crawl":
+            assert j[:, 0, 1].min() < 0.6 and abs(j[:, 15, 1] - j[:, 0, 1]).min() < 0.35  # torso near level
+            assert j[-1, 0, 2] - j[0, 0, 2] > 0.3  # moved forward
+        else:
+            assert head_below_pelvis  # over the top
+        if family == "cartwheel":
+            dx = j[-1, 0, 0] - j[0, 0, 0]
+            assert (dx > 0.8) if clip.actions[0].params["side"] == "left" else (dx < -0.8)  # +X is the left
 
 
 def test_no_family_teleports_and_stairs_end_on_their_last_step():

@@ -122,7 +122,9 @@ def progressive(vp: str) -> str:
     punct = head[len(head.rstrip(",;")):]
     out = ing(head.rstrip(",;")) + punct
     # a second coordinated verb: "bends down and picks up" -> "bending down and picking up"
-    rest = re.sub(r"\b(and|then|and then) ([a-z]+s)\b", lambda m: f"{m.group(1)} {ing(m.group(2))}", rest, count=1)
+    rest = re.sub(r"\b(and|then|and then) (?!(?:knees|hands|feet|arms|legs|toes|heels|shoulders|hips|sides|"
+                  r"palms|fists|elbows|wrists|ankles|forwards|backwards)\b)([a-z]+s)\b",
+                  lambda m: f"{m.group(1)} {ing(m.group(2))}", rest, count=1)
     return f"{out} {rest}".strip()
 
 

@@ -35,7 +35,7 @@ _SYN: list[tuple[str, tuple[str, ...]]] = [
     (r"\bto the left\b", ("to the left", "to {pos} left", "leftward", "toward the left", "to the left side")),
     (r"\bto the right\b", ("to the right", "to {pos} right", "rightward", "toward the right",
                            "to the right side")),
-    (r"\bcounterclockwise\b", ("counterclockwise", "counter-clockwise", "anticlockwise", "anti-clockwise")),
+    (r"\bcounterclockwise\b", ("counterclockwise", "counter-clockwise", "anticlockwise")),
     (r"\bin a circle\b", ("in a circle", "in a loop", "in a circular path", "in a ring")),
     (r"\bin a full circle\b", ("in a full circle", "in a complete circle", "through a whole circle",
                                "in a complete loop")),
@@ -274,6 +274,12 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "hip_hop": ("dances to hip hop music", "grooves hip hop style", "does a hip hop routine"),
     "salsa": ("dances the salsa", "does salsa steps", "moves {pos} hips in a salsa"),
     "waltz": ("waltzes", "dances a waltz", "does a waltz step"),
+    "crawl": ("crawls on all fours", "creeps forward on {pos} hands and knees", "goes down and crawls ahead",
+              "moves forward on all fours and stands back up"),
+    "forward_roll": ("somersaults forward", "tumbles forward on the floor", "rolls head over heels",
+                     "curls up and rolls forward"),
+    "cartwheel": ("cartwheels toward the {side}", "turns a cartwheel to the {side}", "does a gymnastic cartwheel",
+                  "flips sideways in a cartwheel to the {side}"),
 }
 
 
@@ -331,6 +337,8 @@ PURPOSE = {  # what an action of a group may be for: framing that no parameter c
                    "on the way to a meeting", "while looking for something", "after getting off a bus",
                    "around some obstacles", "while sightseeing", "during a fire drill", "while patrolling",
                    "to reach a destination", "while searching for a friend", "during rehearsal"),
+    "ground": ("on a gym mat", "during a gymnastics class", "on the living room floor", "on a soft mat",
+               "in a play area", "on the carpet", "on the grass", "during tumbling practice"),
     "idle": ("while waiting for a bus", "while waiting for someone", "in a queue", "in line at a store",
              "before a meeting", "at a bus stop"),
 }

@@ -15,6 +15,7 @@ from . import (
     fam_body2,
     fam_dance2,
     fam_gesture,
+    fam_ground,
     fam_jumps,
     fam_legs,
     fam_locomotion,
@@ -86,5 +87,6 @@ _LEGACY = {
         Family("idle", fam_body.idle, 0.8, "idle"),
     )
 }
-SPECS: list[Spec] = [*fam_gesture.SPECS, *fam_body2.SPECS, *fam_walk2.SPECS, *fam_sport.SPECS, *fam_dance2.SPECS]
+SPECS: list[Spec] = [*fam_gesture.SPECS, *fam_body2.SPECS, *fam_walk2.SPECS, *fam_sport.SPECS, *fam_dance2.SPECS,
+                    *fam_ground.SPECS]
 FAMILIES: dict[str, Family] = {**_LEGACY, **{s.name: _from_spec(s) for s in SPECS}}

@@ -102,12 +102,19 @@ def render(c: Controls, body: Body) -> np.ndarray:
         )
 
     # Legs: hip from the pelvis, knee pointing over the foot, then the toe from the foot orientation.
-    fwd_pelvis = qrot(qfrom_yaw(c.yaw), np.broadcast_to(_Z, (n, 3)))
+    # Knees bend toward the pelvis's front (its full orientation, so a body rolling over or upside down
+    # keeps its knees bending forward), with the feet's heading only while it agrees with that front.
+    front = qrot(q_pel, np.broadcast_to(_Z, (n, 3)))
+    up = qrot(q_pel, np.broadcast_to(_Y, (n, 3)))
+    tilted = up[:, 1] < 0.978  # more than ~12 degrees from upright: a lying, rolling or upside-down body
+    fwd_pelvis = np.where(tilted[:, None], front, qrot(qfrom_yaw(c.yaw), np.broadcast_to(_Z, (n, 3))))
+    up = np.where(tilted[:, None], up, _Y)
     for side in (0, 1):
         j[:, HIP[side]] = _seg(root, q_pel, off[HIP[side]])
         q_foot = qmul(qfrom_yaw(c.foot_yaw[:, side]), _aa(_X, c.foot_pitch[:, side]))
         fwd_foot = qrot(qfrom_yaw(c.foot_yaw[:, side]), np.broadcast_to(_Z, (n, 3)))
-        pole = normalize(fwd_pelvis + fwd_foot) + 0.3 * _Y
+        agree = np.clip(2.0 * np.sum(fwd_pelvis * fwd_foot, axis=-1, keepdims=True), 0.0, 1.0)
+        pole = normalize(fwd_pelvis + agree * fwd_foot) + 0.3 * up
         j[:, KNEE[side]], j[:, ANKLE[side]] = two_bone_ik(
             j[:, HIP[side]], c.ankle[:, side], body.thigh, body.shin, pole, REACH
         )
