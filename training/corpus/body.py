@@ -22,7 +22,8 @@ COLLAR = (13, 14)
 SHOULDER = (16, 17)
 ELBOW = (18, 19)
 WRIST = (20, 21)
-REACH = 0.985  # legs and arms never straighten fully: keeps knee/elbow bend direction defined
+REACH = 0.985  # arms never straighten fully: keeps the elbow bend direction defined
+LEG_REACH = 0.996  # legs nearly straighten (a standing knee bends ~10 degrees), still bending toward the pole
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Body:
         """Shoulder joint relative to spine3 in the chest frame (rest)."""
         return self.offsets[COLLAR[side]] + self.offsets[SHOULDER[side]]
 
-    def stand_height(self, bend: float = 0.975) -> float:
+    def stand_height(self, bend: float = 0.995) -> float:
         """Pelvis height standing with the ankle under the hip and the leg at `bend` of its length."""
         return self.ankle_height + bend * self.leg + self.hip_drop
 

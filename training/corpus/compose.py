@@ -30,6 +30,8 @@ from .wording import clip_captions
 MIN_FRAMES = 41  # features keep T - 1 >= 40 frames
 MAX_FRAMES = 197  # features keep T - 1 <= 196 frames
 KIND_P = {"single": 0.42, "layered": 0.2, "sequence": 0.38}
+TURN_FIRST_P = 0.3  # a single action or a sequence step is preceded by a turn ("turns left, then waves")
+TURNS = ("turn_in_place", "walk_arc", "spin")
 N_SEQ_P = (0.55, 0.3, 0.15)  # 2, 3 or 4 actions
 MAX_BLEND = 16  # frames
 SOLO = {"stairs_up", "stairs_down"}  # end (or start) off the floor level: never chained
@@ -101,11 +103,18 @@ def plan_actions(ctx: Ctx, families: list[str] | None = None, kind: str | None =
     count = 1 if kind == "single" else int(ctx.rng.choice(3, p=N_SEQ_P)) + 2
     actions: list[Action] = []
     used = 0
+    if ctx.rng.random() < TURN_FIRST_P and count < 4:  # turn, then act: more heading change, as in real data
+        turn = FAMILIES["turn_in_place"].make(ctx)
+        if turn.frames < 70:
+            actions.append(turn)
+            used += turn.frames - 1
     for i in range(count):
         for _attempt in range(5):
             exclude = {a.family for a in actions}
-            if count > 1:
+            if count > 1 or actions:
                 exclude |= SOLO
+            if actions and actions[-1].family in TURNS:
+                exclude |= set(TURNS)
             if actions:
                 exclude.add("idle")
             if kind == "sequence" and i > 0 and ctx.rng.random() < 0.15:
@@ -166,7 +175,7 @@ def assemble(ctx: Ctx, actions: list[Action]) -> tuple[Controls, list[tuple[int,
     pos, yaw = np.zeros(2), 0.0
     total_est = sum(a.frames - 1 for a in actions) + 1
     need = max(MIN_FRAMES - total_est, 0)
-    lead = int(ctx.rng.integers(0, 9)) + need // 2 + need % 2
+    lead = int(ctx.rng.integers(0, 6)) + need // 2 + need % 2
     c = ctx.neutral(max(lead, 1))
     spans = []
     for a in actions:
@@ -181,7 +190,7 @@ def assemble(ctx: Ctx, actions: list[Action]) -> tuple[Controls, list[tuple[int,
         pos = pos + step[[0, 2]]
         yaw += a.end_yaw
     spare = MAX_FRAMES - c.frames
-    tail = min(int(ctx.rng.integers(0, 9)) + max(MIN_FRAMES - c.frames, 0), max(spare, 0))
+    tail = min(int(ctx.rng.integers(0, 6)) + max(MIN_FRAMES - c.frames, 0), max(spare, 0))
     if tail:  # stand still where the last action ended, on the floor it ended on (the top of the stairs)
         rest = to_world(ctx.neutral(tail + 1), pos, yaw)
         _lift(rest, _floor_under(c, -1) - _floor_under(rest, 0))

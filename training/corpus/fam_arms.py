@@ -318,7 +318,7 @@ def reach(ctx: Ctx) -> Action:
     bend = rng.uniform(0.85, 1.15)
     for side in _sides(which):
         s = SIDE_SIGN[side]
-        d = {"forward": (s * 0.15, 0.1, 1.0), "up": (s * 0.2, 1.0, 0.2), "down": (s * 0.1, 0.1, 1.0)}[where]
+        d = {"forward": (s * 0.15, 0.1, 1.0), "up": (s * 0.2, 1.0, 0.2), "down": (s * 0.1, -0.25, 1.0)}[where]
         c.wrist[:, side] = blend(c.wrist[:, side], arm_at(body, side, np.array(d), 0.975), w)
     if where == "forward":
         c.spine[:, 0] += 0.2 * w

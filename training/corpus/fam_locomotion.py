@@ -314,7 +314,7 @@ def turn_in_place(ctx: Ctx) -> Action:
     n = int(np.ceil(deg / rng.uniform(40, 55))) + 1
     gait = Gait(
         step_time=rng.uniform(0.45, 0.6),
-        duty=0.66,
+        duty=0.56,
         lift=0.05,
         roll_in=0.0,
         roll_out=0.15,

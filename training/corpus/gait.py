@@ -30,7 +30,7 @@ class Gait:
     peak: float = 0.45  # where in the swing the lift peaks
     roll_in: float = 0.2  # toe-up at touchdown (rad)
     roll_out: float = 0.45  # heel-up at lift-off (rad)
-    drop: float = 0.015  # pelvis lower than standing (m)
+    drop: float = 0.008  # pelvis lower than standing (m)
     bob: float = 0.015  # vertical pelvis amplitude (m)
     running: bool = False  # bob phase: high in flight instead of at mid-stance
     sway: float = 0.025  # lateral pelvis shift toward the stance foot (m)

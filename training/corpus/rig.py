@@ -12,7 +12,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from backend.motion.rotations import axis_angle_to_quat, normalize, qfrom_yaw, qmul, qrot
 
-from .body import ANKLE, COLLAR, ELBOW, HIP, KNEE, REACH, SHOULDER, SIDE_SIGN, TOE, WRIST, Body
+from .body import ANKLE, COLLAR, ELBOW, HIP, KNEE, LEG_REACH, REACH, SHOULDER, SIDE_SIGN, TOE, WRIST, Body
 from .controls import Controls
 from .curves import FPS
 from .ik import two_bone_ik
@@ -42,7 +42,7 @@ def _reach_limit(c: Controls, body: Body, q_pelvis: np.ndarray) -> np.ndarray:
     """Pelvis heights (T,) after lowering it so both ankles are within reach of the hips."""
     want = c.root[:, 1].copy()
     deficit = np.zeros_like(want)
-    max_len = REACH * body.leg - 1e-3
+    max_len = LEG_REACH * body.leg - 1e-3
     for side in (0, 1):
         hip_off = qrot(q_pelvis, np.broadcast_to(body.offsets[HIP[side]], c.root.shape))
         dh = np.linalg.norm(c.root[:, [0, 2]] + hip_off[:, [0, 2]] - c.ankle[:, side, [0, 2]], axis=-1)
@@ -116,7 +116,7 @@ def render(c: Controls, body: Body) -> np.ndarray:
         agree = np.clip(2.0 * np.sum(fwd_pelvis * fwd_foot, axis=-1, keepdims=True), 0.0, 1.0)
         pole = normalize(fwd_pelvis + agree * fwd_foot) + 0.3 * up
         j[:, KNEE[side]], j[:, ANKLE[side]] = two_bone_ik(
-            j[:, HIP[side]], c.ankle[:, side], body.thigh, body.shin, pole, REACH
+            j[:, HIP[side]], c.ankle[:, side], body.thigh, body.shin, pole, LEG_REACH
         )
         j[:, TOE[side]] = _seg(j[:, ANKLE[side]], q_foot, off[TOE[side]])
     return j

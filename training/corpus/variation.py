@@ -28,5 +28,7 @@ def add_life(c: Controls, style: Style, rng: np.random.Generator) -> None:
     c.head[:, 1] += 0.06 * f * noise[:, 4]
     c.root[:, 0] += 0.005 * f * noise[:, 5]
     c.root[:, 2] += 0.005 * f * noise[:, 6]
+    # the heading wanders a little (people rarely face exactly one way); the feet stay planted
+    c.yaw += 0.06 * f * smooth_noise(rng, n, 1, 0.1, 0.8)[:, 0]
     hands = smooth_noise(rng, n, 6, 0.1, 0.7).reshape(n, 2, 3)
     c.wrist += 0.01 * f * hands
