@@ -140,3 +140,24 @@ def test_the_shipped_generator_delivers_clean_joints_unless_raw():
     assert bone_lengths(raw.joints.astype(np.float64)).std(axis=0).max() > 1e-3
     assert clean.meta["raw"] is False and clean.meta["cleanup"]["root_scale"] > 0 and raw.meta["raw"] is True
     assert clean.joints[..., 1].min() >= -1e-6
+
+
+def test_a_short_bone_keeps_its_direction_when_the_fit_moves_its_parent():
+    """A model pose with a short spine1 (the fit lengthens it, moving spine2 up by 6 cm) must not turn the
+    5.7 cm spine2 -> spine3 bone: aimed at spine3 from the moved spine2 it would point down."""
+    from backend.motion.cleanup import rigid_fit
+
+    pose = SMPL22.rest_joints()[None].repeat(3, axis=0)
+    j = {n: i for i, n in enumerate(SMPL22.joint_names)}
+    above = [j[n] for n in ("spine2", "spine3", "neck", "head", "l_collar", "r_collar", "l_shoulder", "r_shoulder",
+                            "l_elbow", "r_elbow", "l_wrist", "r_wrist")]
+    pose[:, above, 1] -= 0.06  # everything from spine2 up sits 6 cm lower: spine1 is 6 cm short
+    fit = rigid_fit(SMPL22, pose)
+    raw_dir = pose[:, j["spine3"]] - pose[:, j["spine2"]]
+    fit_dir = fit[:, j["spine3"]] - fit[:, j["spine2"]]
+    cos = np.sum(raw_dir * fit_dir, -1) / (np.linalg.norm(raw_dir, axis=-1) * np.linalg.norm(fit_dir, axis=-1))
+    assert (cos > 0.999).all()
+    lengths = np.linalg.norm(fit[:, 1:] - fit[:, list(SMPL22.parents)[1:]], axis=-1)
+    np.testing.assert_allclose(lengths, np.broadcast_to(SMPL22.target_lengths[1:], lengths.shape), atol=1e-9)
+    # the hands still end near where the model put them (limbs aim at their child)
+    assert np.linalg.norm(fit[:, j["l_wrist"]] - pose[:, j["l_wrist"]], axis=-1).max() < 0.1

@@ -19,7 +19,9 @@ ANKLE = {"left": SMPL22.index("l_ankle"), "right": SMPL22.index("r_ankle")}
 
 @pytest.fixture(scope="module")
 def walk():
-    return generated_motion("a person walks forward", 4.0, 0)
+    # the model's own joints: the clean-up locks feet from the model's contact channels, which call the
+    # shipped model's shuffling walk planted most of the time; the detector is tested on the raw motion
+    return generated_motion("a person walks forward", 4.0, 0, raw=True)
 
 
 def test_a_walk_plants_each_foot_for_a_while_and_a_still_pose_is_planted(walk):
