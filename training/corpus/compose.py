@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from backend.motion.rotations import qfrom_yaw, qrot
+from .fastrot import qfrom_yaw, qrot
 
 from .base import Action, Ctx
 from .body import sample_body, sample_style

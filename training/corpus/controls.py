@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from backend.motion.rotations import qfrom_yaw, qrot
+from .fastrot import qfrom_yaw, qrot
 
 from .body import Body, Style, hanging_wrist
 

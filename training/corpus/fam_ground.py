@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from backend.motion.rotations import qrot
+from .fastrot import qrot
 
 from .base import Ctx
 from .body import HIP, SIDE_SIGN

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.motion.rotations import axis_angle_to_quat, qfrom_yaw, qmul, qrot
 
 from .body import TOE, Body
 from .curves import minjerk, smoothstep, unwrap_lerp
@@ -33,8 +32,18 @@ class Plant:
 
 
 def _foot_vec(body: Body, side: int, yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
-    q = qmul(qfrom_yaw(yaw), axis_angle_to_quat(np.asarray(pitch)[..., None] * np.array([1.0, 0, 0])))
-    return qrot(q, np.broadcast_to(body.offsets[TOE[side]], (*np.shape(yaw), 3)))
+    """The toe offset turned by the foot's pitch (about X, + points the toe down) then yaw (about Y); the
+    rotation the rig applies, written out (this runs for every plant of every step)."""
+    yaw, pitch = np.broadcast_arrays(np.asarray(yaw, dtype=np.float64), np.asarray(pitch, dtype=np.float64))
+    ox, oy, oz = body.offsets[TOE[side]]
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    y1, z1 = oy * cp - oz * sp, oy * sp + oz * cp
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    out = np.empty((*yaw.shape, 3))
+    out[..., 0] = ox * cy + z1 * sy
+    out[..., 1] = y1
+    out[..., 2] = -ox * sy + z1 * cy
+    return out
 
 
 def heel_raise(body: Body, side: int, flat: np.ndarray, yaw: float, pitch: np.ndarray) -> np.ndarray:

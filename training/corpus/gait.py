@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from backend.motion.rotations import qfrom_yaw, qrot
+from .fastrot import qfrom_yaw, qrot
 
 from .base import Ctx
 from .body import SIDE_SIGN

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.motion.rotations import normalize
+from .fastrot import normalize
 
 
 def two_bone_ik(
@@ -27,9 +27,11 @@ def two_bone_ik(
     sin_a = np.sqrt(1.0 - cos_a * cos_a)
     perp = pole - np.sum(pole * axis, axis=-1, keepdims=True) * axis
     # Degenerate pole (parallel to the chain): any perpendicular will do, pick a stable one.
-    fallback = np.cross(axis, np.array([1.0, 0.0, 0.0]))
     bad = np.linalg.norm(perp, axis=-1, keepdims=True) < 1e-6
-    perp = normalize(np.where(bad, fallback, perp))
+    if np.any(bad):
+        fallback = np.cross(axis, np.array([1.0, 0.0, 0.0]))
+        perp = np.where(bad, fallback, perp)
+    perp = normalize(perp)
     mid = root + axis * (l1 * cos_a) + perp * (l1 * sin_a)
     end = root + axis * dist
     return mid, end

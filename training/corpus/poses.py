@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.motion.rotations import normalize
+from .fastrot import normalize
 
 from .body import SIDE_SIGN, Body
 

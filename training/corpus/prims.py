@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backend.motion.rotations import qinv, qmul, qrot
+from .fastrot import qinv, qmul, qrot
 
 from .base import Ctx
 from .body import SIDE_SIGN, Body

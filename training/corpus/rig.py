@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from backend.motion.rotations import axis_angle_to_quat, normalize, qfrom_yaw, qmul, qrot
+from .fastrot import axis_angle_to_quat, normalize, qfrom_yaw, qmul, qrot
 
 from .body import ANKLE, COLLAR, ELBOW, HIP, KNEE, LEG_REACH, REACH, SHOULDER, SIDE_SIGN, TOE, WRIST, Body
 from .controls import Controls
