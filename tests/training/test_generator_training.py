@@ -96,8 +96,9 @@ def test_transformers_learn(corpus, vq_run, tmp_path, kind, attention):
     task = TASKS[kind](config, seed=0)
     _fit(task, tmp_path, 30, lr=3e-3)
     losses = _losses(tmp_path)
-    # residual layers carry fine detail with near-uniform codes early on: a smaller drop is expected
-    assert np.mean(losses[-5:]) < (0.9 if kind == "mask" else 0.96) * np.mean(losses[:5])
+    # residual layers carry fine detail with near-uniform codes early on: a smaller drop is expected; corpus v2's
+    # wider mix makes the first 30 steps of the mask transformer slower than on v1 too
+    assert np.mean(losses[-5:]) < (0.93 if kind == "mask" else 0.96) * np.mean(losses[:5])
     state = load_checkpoint(tmp_path / "model.pt", kind)
     assert state["meta"]["transformer"]["attention"] == attention
 

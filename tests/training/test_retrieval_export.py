@@ -89,12 +89,17 @@ def test_cli_export_writes_a_complete_verified_folder(exported):
 
 
 def test_measured_metrics_are_well_formed(exported):
-    _, _, folder, _ = exported
+    corpus, _, folder, _ = exported
+    from training.data import HUMANML3D, build_entries, read_split
+
+    # one pair per dataset entry: every clip (40 with mirrored copies) and every captioned action window
+    pairs = len(build_entries(corpus, read_split(corpus, "all"), HUMANML3D)[0])
+    assert pairs >= 40
     metrics = json.loads((folder / "retrieval.json").read_text())["metrics"]
     assert {"tagged", "plain"} <= set(metrics)
     for mode in ("tagged", "plain"):
         result = metrics[mode]
-        assert result["pairs"] == 40 and result["text_mode"] == mode
+        assert result["pairs"] == pairs and result["text_mode"] == mode
         for protocol in ("all", "all_same_caption", "batch32"):
             for direction in ("t2m", "m2t"):
                 row = result[protocol][direction]
