@@ -303,13 +303,13 @@ def test_layout_splits_meta_and_mirrors(corpus):
     assert [m["id"] for m in metas] == [f"{i:06d}" for i in range(24)]
     assert all(m["families"] and m["params"] and len(m["captions"]) >= 3 for m in metas)
     swapped = 0
+    swap = {"left": "right", "right": "left", "clockwise": "counterclockwise",
+            "counterclockwise": "clockwise", "counter-clockwise": "clockwise", "anticlockwise": "clockwise"}
     for m in metas:
         orig = read_captions(a / "texts" / f"{m['id']}.txt")
         mirr = read_captions(a / "texts" / f"M{m['id']}.txt")
         assert len(orig) >= 3 and all(c.tokens for c in orig)
         for o, r in zip(orig, mirr, strict=True):
-            swap = {"left": "right", "right": "left", "clockwise": "counterclockwise",
-                    "counterclockwise": "clockwise", "counter-clockwise": "clockwise", "anticlockwise": "clockwise"}
             expect = re.sub(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)\b",
                             lambda w: swap[w.group(0)], o.text)
             assert r.text == expect

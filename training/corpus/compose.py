@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .fastrot import qfrom_yaw, qrot
-
 from .base import Action, Ctx
 from .body import sample_body, sample_style
 from .controls import Controls, concat, to_world
 from .curves import FPS
+from .fastrot import qfrom_yaw, qrot
 from .layer import overlay
 from .registry import FAMILIES
 from .rig import render

@@ -11,9 +11,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .fastrot import qfrom_yaw, qrot
-
 from .body import Body, Style, hanging_wrist
+from .fastrot import qfrom_yaw, qrot
 
 # Default elbow pole: back, down and out, which keeps the forearm in front of the upper arm.
 DEFAULT_POLE = np.array([0.5, -0.6, -0.6])

@@ -18,12 +18,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .fastrot import qrot
-
 from .base import Ctx
 from .body import HIP, SIDE_SIGN
 from .curves import keys, minjerk, smoothstep
 from .famkit import base, count, dur, pick_side
+from .fastrot import qrot
 from .prims import chest_frames, grab
 from .rig import _ypr, render
 from .spec import Built, Spec

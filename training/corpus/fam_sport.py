@@ -117,34 +117,63 @@ def _kick(ctx: Ctx, p: dict):
     return c
 
 
-def _two_hand_swing(ctx: Ctx, p: dict, back: np.ndarray, through: np.ndarray, address: np.ndarray,
-                    bend: float, twist: float, drop: float = 0.0):
+def _two_hand_swing(
+    ctx: Ctx,
+    p: dict,
+    back: np.ndarray,
+    through: np.ndarray,
+    address: np.ndarray,
+    bend: float,
+    twist: float,
+    drop: float = 0.0,
+):
     """Both hands together on a club or bat: address, backswing, strike, follow-through, recover."""
     right = p["side"] == "right"  # right-handed players swing from their right to their left
     m = 1.0 if right else -1.0
     wb, sw, fo, rc = dur(ctx, 0.8, 1.1), dur(ctx, 0.2, 0.3), dur(ctx, 0.4, 0.6), dur(ctx, 0.6, 0.9)
     k = np.cumsum([0.0, 0.3, 0.5, wb, sw, fo, 0.4, rc, 0.3])
+
     def both(v, yaw, sp):
         v = np.array(v) * [m, 1, 1]
-        return Pose(wrist={0: v + [0.03, 0, 0], 1: v - [0.03, 0, 0]}, spine=(bend, 0, m * sp * ctx.amp),
-                    yaw=m * yaw, drop=drop)
+        return Pose(
+            wrist={0: v + [0.03, 0, 0], 1: v - [0.03, 0, 0]}, spine=(bend, 0, m * sp * ctx.amp), yaw=m * yaw, drop=drop
+        )
+
     adr = both(address, 0.0, 0.0)
     top = both(back, -0.25, -twist)
     hit = both(address + np.array([0, 0.02, 0.05]), 0.05, 0.1)
     fin = both(through, 0.35, twist)
-    tl = [(k[0], Pose()), (k[1], Pose()), (k[2], adr), (k[3], top), (k[4], hit), (k[5], fin), (k[6], fin),
-          (k[7], Pose()), (k[8], Pose())]
+    tl = [
+        (k[0], Pose()),
+        (k[1], Pose()),
+        (k[2], adr),
+        (k[3], top),
+        (k[4], hit),
+        (k[5], fin),
+        (k[6], fin),
+        (k[7], Pose()),
+        (k[8], Pose()),
+    ]
     return perform(ctx, base(ctx, float(k[-1])), tl)
 
 
 def _golf(ctx, p):
-    return _two_hand_swing(ctx, p, np.array([-0.35, 0.3, 0.1]), np.array([0.3, 0.35, 0.05]),
-                           np.array([0.0, -0.35, 0.32]), 0.45, 0.7, 0.04)
+    return _two_hand_swing(
+        ctx, p, np.array([-0.35, 0.3, 0.1]), np.array([0.3, 0.35, 0.05]), np.array([0.0, -0.35, 0.32]), 0.45, 0.7, 0.04
+    )
 
 
 def _bat(ctx, p):
-    return _two_hand_swing(ctx, p, np.array([-0.22, 0.22, -0.02]), np.array([0.35, 0.1, 0.1]),
-                           np.array([0.0, -0.02, 0.45]), 0.12, 0.8, 0.05)
+    return _two_hand_swing(
+        ctx,
+        p,
+        np.array([-0.22, 0.22, -0.02]),
+        np.array([0.35, 0.1, 0.1]),
+        np.array([0.0, -0.02, 0.45]),
+        0.12,
+        0.8,
+        0.05,
+    )
 
 
 def _tennis(ctx: Ctx, p: dict):
@@ -154,22 +183,31 @@ def _tennis(ctx: Ctx, p: dict):
     k = np.cumsum([0.0, 0.3, wb, sw, fo, 0.3, rc, 0.3])
     if stroke == "serve":
         toss = {1 - s: np.array([S[1 - s] * 0.1, 0.55, 0.3])}
-        cock = Pose(wrist={s: np.array([S[s] * 0.25, 0.25, -0.2]), **toss}, spine=(-0.15, 0, -S[s] * 0.3),
-                    drop=0.08)
+        cock = Pose(wrist={s: np.array([S[s] * 0.25, 0.25, -0.2]), **toss}, spine=(-0.15, 0, -S[s] * 0.3), drop=0.08)
         hit = Pose(wrist={s: np.array([S[s] * 0.1, 0.62, 0.3])}, spine=(0.05, 0, S[s] * 0.2))
         fin = Pose(wrist={s: np.array([-S[s] * 0.2, -0.25, 0.35])}, spine=(0.3, 0, S[s] * 0.35))
     elif stroke == "forehand":
-        cock = Pose(wrist={s: np.array([S[s] * 0.5, 0.0, -0.2])}, spine=(0.1, 0, -S[s] * 0.6), yaw=-S[s] * 0.3,
-                    drop=0.06)
+        cock = Pose(
+            wrist={s: np.array([S[s] * 0.5, 0.0, -0.2])}, spine=(0.1, 0, -S[s] * 0.6), yaw=-S[s] * 0.3, drop=0.06
+        )
         hit = Pose(wrist={s: np.array([S[s] * 0.25, -0.05, 0.5])}, spine=(0.1, 0, 0), drop=0.06)
         fin = Pose(wrist={s: np.array([-S[s] * 0.25, 0.25, 0.2])}, spine=(0.05, 0, S[s] * 0.5), yaw=S[s] * 0.2)
     else:  # backhand: the racket starts across the body
-        cock = Pose(wrist={s: np.array([-S[s] * 0.35, -0.05, 0.05])}, spine=(0.1, 0, S[s] * 0.6), yaw=S[s] * 0.35,
-                    drop=0.06)
+        cock = Pose(
+            wrist={s: np.array([-S[s] * 0.35, -0.05, 0.05])}, spine=(0.1, 0, S[s] * 0.6), yaw=S[s] * 0.35, drop=0.06
+        )
         hit = Pose(wrist={s: np.array([S[s] * 0.05, -0.05, 0.52])}, spine=(0.1, 0, 0), drop=0.06)
         fin = Pose(wrist={s: np.array([S[s] * 0.45, 0.25, 0.2])}, spine=(0.05, 0, -S[s] * 0.45), yaw=-S[s] * 0.2)
-    tl = [(k[0], Pose()), (k[1], Pose()), (k[2], cock), (k[3], hit), (k[4], fin), (k[5], fin), (k[6], Pose()),
-          (k[7], Pose())]
+    tl = [
+        (k[0], Pose()),
+        (k[1], Pose()),
+        (k[2], cock),
+        (k[3], hit),
+        (k[4], fin),
+        (k[5], fin),
+        (k[6], Pose()),
+        (k[7], Pose()),
+    ]
     return perform(ctx, base(ctx, float(k[-1])), tl)
 
 
@@ -179,17 +217,45 @@ def _pitch(ctx: Ctx, p: dict):
     wb, sw, fo, rc = dur(ctx, 0.8, 1.0), dur(ctx, 0.18, 0.25), dur(ctx, 0.4, 0.5), dur(ctx, 0.7, 0.9)
     k = np.cumsum([0.0, 0.3, wb, sw, fo, rc, 0.3])
     stance = S[s] * 0.45 * ctx.style.stance_width
-    lift = Pose(wrist={s: np.array([S[s] * 0.05, 0.0, 0.3]), front: np.array([S[front] * 0.05, 0.0, 0.3])},
-                ankle={front: np.array([0.0, 0.4, 0.15])}, pitch={front: 0.4}, shift=(stance, 0),
-                spine=(-0.05, 0, -S[s] * 0.4))
-    cock = Pose(wrist={s: np.array([S[s] * 0.25, 0.25, -0.25]), front: np.array([S[front] * 0.35, 0.1, 0.3])},
-                ankle={front: np.array([0.0, 0.0, 0.35])}, shift=(0, 0.15), spine=(-0.1, 0, -S[s] * 0.5), drop=0.06)
-    rel = Pose(wrist={s: np.array([S[s] * 0.05, 0.22, 0.45])}, ankle={front: np.array([0.0, 0.0, 0.35])},
-               shift=(0, 0.2), spine=(0.2, 0, S[s] * 0.3), drop=0.1)
-    fin = Pose(wrist={s: np.array([-S[s] * 0.15, -0.3, 0.35])}, ankle={front: np.array([0.0, 0.0, 0.35])},
-               shift=(0, 0.2), spine=(0.45, 0, S[s] * 0.4), drop=0.1)
-    tl = [(k[0], Pose()), (k[1], Pose()), (k[1] + 0.6 * wb, lift), (k[2], cock), (k[3], rel), (k[4], fin),
-          (k[5] - 0.35 * rc, Pose(ankle={front: np.array([0.0, 0.14, 0.2])})), (k[5], Pose()), (k[6], Pose())]
+    lift = Pose(
+        wrist={s: np.array([S[s] * 0.05, 0.0, 0.3]), front: np.array([S[front] * 0.05, 0.0, 0.3])},
+        ankle={front: np.array([0.0, 0.4, 0.15])},
+        pitch={front: 0.4},
+        shift=(stance, 0),
+        spine=(-0.05, 0, -S[s] * 0.4),
+    )
+    cock = Pose(
+        wrist={s: np.array([S[s] * 0.25, 0.25, -0.25]), front: np.array([S[front] * 0.35, 0.1, 0.3])},
+        ankle={front: np.array([0.0, 0.0, 0.35])},
+        shift=(0, 0.15),
+        spine=(-0.1, 0, -S[s] * 0.5),
+        drop=0.06,
+    )
+    rel = Pose(
+        wrist={s: np.array([S[s] * 0.05, 0.22, 0.45])},
+        ankle={front: np.array([0.0, 0.0, 0.35])},
+        shift=(0, 0.2),
+        spine=(0.2, 0, S[s] * 0.3),
+        drop=0.1,
+    )
+    fin = Pose(
+        wrist={s: np.array([-S[s] * 0.15, -0.3, 0.35])},
+        ankle={front: np.array([0.0, 0.0, 0.35])},
+        shift=(0, 0.2),
+        spine=(0.45, 0, S[s] * 0.4),
+        drop=0.1,
+    )
+    tl = [
+        (k[0], Pose()),
+        (k[1], Pose()),
+        (k[1] + 0.6 * wb, lift),
+        (k[2], cock),
+        (k[3], rel),
+        (k[4], fin),
+        (k[5] - 0.35 * rc, Pose(ankle={front: np.array([0.0, 0.14, 0.2])})),
+        (k[5], Pose()),
+        (k[6], Pose()),
+    ]
     return perform(ctx, base(ctx, float(k[-1])), tl)
 
 
@@ -214,18 +280,26 @@ def _shot(ctx: Ctx, p: dict):
     dip, up, hold = dur(ctx, 0.5, 0.7), dur(ctx, 0.3, 0.4), dur(ctx, 0.4, 0.6)
     s = side_of(p["side"])
     k = np.cumsum([0.0, 0.3, dip, up, hold, 0.7, 0.3])
-    load = Pose(drop=0.16, spine=(0.15, 0, 0), wrist={s: np.array([S[s] * 0.08, 0.05, 0.3]),
-                                                      1 - s: np.array([-S[s] * 0.02, 0.08, 0.32])})
-    rel = Pose(drop=-0.03, wrist={s: np.array([S[s] * 0.1, 0.62, 0.3]), 1 - s: np.array([-S[s] * 0.0, 0.45, 0.32])},
-               head=(-0.2, 0), spine=(-0.05, 0, 0))
+    load = Pose(
+        drop=0.16,
+        spine=(0.15, 0, 0),
+        wrist={s: np.array([S[s] * 0.08, 0.05, 0.3]), 1 - s: np.array([-S[s] * 0.02, 0.08, 0.32])},
+    )
+    rel = Pose(
+        drop=-0.03,
+        wrist={s: np.array([S[s] * 0.1, 0.62, 0.3]), 1 - s: np.array([-S[s] * 0.0, 0.45, 0.32])},
+        head=(-0.2, 0),
+        spine=(-0.05, 0, 0),
+    )
     tl = [(k[0], Pose()), (k[1], Pose()), (k[2], load), (k[3], rel), (k[4], rel), (k[5], Pose()), (k[6], Pose())]
     c = perform(ctx, base(ctx, float(k[-1])), tl)
     t = ctx.times(c.frames)
     heel = keys(t, [0, k[2], k[3], k[4], k[5]], [0, 0, 0.5, 0.5, 0])
     from .feet import heel_raise
+
     for q in (0, 1):
         for i in np.flatnonzero(heel > 1e-4):
-            c.ankle[i, q] = heel_raise(ctx.body, q, c.ankle[0, q], float(c.foot_yaw[0, q]), heel[i:i + 1])[0]
+            c.ankle[i, q] = heel_raise(ctx.body, q, c.ankle[0, q], float(c.foot_yaw[0, q]), heel[i : i + 1])[0]
         c.foot_pitch[:, q] += heel
     return c
 
@@ -233,15 +307,26 @@ def _shot(ctx: Ctx, p: dict):
 def _rope(ctx: Ctx, p: dict):
     rng = ctx.rng
     n = p["count"]
-    c, t, take, land, end = _series(ctx, n, 0.0, flight=float(rng.uniform(0.2, 0.26)),
-                                    ground=float(rng.uniform(0.16, 0.22)), dip=0.06, land_dip=0.04, support="both",
-                                    tuck=0.04, prep=float(rng.uniform(0.5, 0.65)), recover=0.6)
+    c, t, take, land, end = _series(
+        ctx,
+        n,
+        0.0,
+        flight=float(rng.uniform(0.2, 0.26)),
+        ground=float(rng.uniform(0.16, 0.22)),
+        dip=0.06,
+        land_dip=0.04,
+        support="both",
+        tuck=0.04,
+        prep=float(rng.uniform(0.5, 0.65)),
+        recover=0.6,
+    )
     on = window(t, 0.1, end - 0.1, 0.3)
     period = take[1] - take[0] if n > 1 else 0.45
     ang = 2 * np.pi * (t - take[0]) / period
     for s in (0, 1):
         hand = np.array([S[s] * 0.3, -0.3, 0.12])[None] + 0.06 * np.stack(
-            [np.zeros(len(t)), np.sin(ang), np.cos(ang)], axis=1)
+            [np.zeros(len(t)), np.sin(ang), np.cos(ang)], axis=1
+        )
         c.wrist[:, s] = c.wrist[:, s] * (1 - on[:, None]) + hand * on[:, None]
     return c
 
@@ -251,16 +336,24 @@ PUNCH_WORDS = {"jab": "jab", "cross": "cross", "hook": "hook", "uppercut": "uppe
 
 def _punch_spec(kind: str, p_right: float) -> Spec:
     w = PUNCH_WORDS[kind]
-    return Spec(f"box_{kind}", "sport", 0.6,
-                lambda c: {"punch": kind, "side": pick_side(c, p_right), "count": count(c, 1, 4)}, _punch,
-                lambda p: [f"throws {{n}} {w}" + (("es" if w == "cross" else "s") if p["count"] > 1 else "") + " with {fist}"
-                           if p["count"] > 1 else f"throws a {w} with {{fist}}",
-                           f"(boxes|spars), throwing {'a' if p['count'] == 1 else '{n}'} {{side}} {w}"
-                           + (("es" if w == "cross" else "s") if p["count"] > 1 else ""),
-                           f"punches with a {{side}} {w} {{times}}",
-                           f"does a {{side}} {w} {{times}} from a boxing stance",
-                           f"raises {{pos}} fists and throws a {{side}} {w}" + (" {times}" if p["count"] > 1 else "")],
-                upper=True)
+    return Spec(
+        f"box_{kind}",
+        "sport",
+        0.6,
+        lambda c: {"punch": kind, "side": pick_side(c, p_right), "count": count(c, 1, 4)},
+        _punch,
+        lambda p: [
+            f"throws {{n}} {w}" + (("es" if w == "cross" else "s") if p["count"] > 1 else "") + " with {fist}"
+            if p["count"] > 1
+            else f"throws a {w} with {{fist}}",
+            f"(boxes|spars), throwing {'a' if p['count'] == 1 else '{n}'} {{side}} {w}"
+            + (("es" if w == "cross" else "s") if p["count"] > 1 else ""),
+            f"punches with a {{side}} {w} {{times}}",
+            f"does a {{side}} {w} {{times}} from a boxing stance",
+            f"raises {{pos}} fists and throws a {{side}} {w}" + (" {times}" if p["count"] > 1 else ""),
+        ],
+        upper=True,
+    )
 
 
 SPECS = [
@@ -268,48 +361,168 @@ SPECS = [
     _punch_spec("cross", 0.65),
     _punch_spec("hook", 0.5),
     _punch_spec("uppercut", 0.5),
-    Spec("box_guard", "sport", 0.5, lambda c: {"side": pick_side(c)}, _guard_fam, lambda p: [
-        "holds up {pos} fists in a boxing guard", "stands in a boxing stance", "bounces in a fighting stance, fists up",
-        "keeps {pos} guard up like a boxer", "gets into a boxing stance and bobs"], upper=True),
-    Spec("side_kick", "sport", 0.7, lambda c: {"kick": "side", "side": pick_side(c), "count": count(c, 1, 3),
-                                              "height": float(c.rng.uniform(0.45, 0.7))}, _kick, lambda p: [
-        "does a side kick with {leg}", "kicks out to the side with {foot} {times}", "throws {n} side kicks with "
-        "{leg}" if p["count"] > 1 else "throws a side kick with {leg}", "lifts {leg} and kicks sideways {times}"]),
-    Spec("roundhouse_kick", "sport", 0.7, lambda c: {"kick": "roundhouse", "side": pick_side(c),
-                                                    "count": count(c, 1, 3),
-                                                    "height": float(c.rng.uniform(0.5, 0.8))}, _kick, lambda p: [
-        "does a roundhouse kick with {leg}", "throws a {side} roundhouse kick {times}",
-        "swings {leg} around in a roundhouse kick", "spins {pos} hip and kicks with {foot} {times}",
-        "performs {n} roundhouse kicks with {leg}" if p["count"] > 1
-        else "performs a roundhouse kick"]),
-    Spec("golf_swing", "sport", 0.8, lambda c: {"side": pick_side(c, 0.8)}, _golf, lambda p: [
-        "swings a golf club", "takes a golf swing", "(hits|drives) a golf ball with a full swing",
-        "swings a club back and through like a golfer", "tees off with a golf swing"], ),
-    Spec("baseball_swing", "sport", 0.7, lambda c: {"side": pick_side(c, 0.75)}, _bat, lambda p: [
-        "swings a baseball bat", "takes a swing with a bat", "swings a bat like a batter hitting a ball",
-        "hits a baseball with a (full|hard) swing of the bat", "bats, swinging through the strike zone"]),
-    Spec("baseball_pitch", "sport", 0.6, lambda c: {"side": pick_side(c, 0.7)}, _pitch, lambda p: [
-        "pitches a baseball with {hand}", "winds up, lifts a leg and throws a pitch",
-        "throws a baseball pitch overhand",
-        "does a pitcher's windup and throws with {arm}", "pitches a ball like a baseball pitcher"]),
-    Spec("tennis", "sport", 0.9, lambda c: {"side": pick_side(c, 0.75), "stroke": str(c.choice(
-        ("forehand", "backhand", "serve")))}, _tennis, lambda p: {
-        "forehand": ["hits a tennis forehand with {hand}", "swings a racket in a forehand", "plays a forehand stroke",
-                     "takes a forehand swing like a tennis player"],
-        "backhand": ["hits a tennis backhand with {hand}", "swings a racket across {pos} body in a backhand",
-                     "plays a backhand stroke", "returns the ball with a backhand"],
-        "serve": ["serves a tennis ball", "tosses the ball up and serves with {hand}", "does an overhead tennis serve",
-                  "serves like a tennis player"]}[p["stroke"]], upper=True),
-    Spec("basketball_dribble", "sport", 0.7, lambda c: {"side": pick_side(c, 0.6), "count": count(c, 3, 8),
-                                                    "object": "basketball"},
-         _dribble, lambda p: [
-             "dribbles a basketball with {hand}", "bounces a ball {n} times with {hand}",
-             "dribbles a ball in place, knees bent", "bounces a basketball on the floor {times}"], upper=True),
-    Spec("basketball_shot", "sport", 0.7, lambda c: {"side": pick_side(c, 0.7), "object": "basketball"}, _shot,
-         lambda p: [
-        "shoots a basketball", "takes a jump shot", "bends {pos} knees and shoots a ball toward the hoop",
-        "shoots a free throw", "throws a basketball up at the basket with {hand}"]),
-    Spec("jump_rope", "sport", 0.7, lambda c: {"count": count(c, 3, 10)}, _rope, lambda p: [
-        "jumps rope", "skips rope {n} times", "does {n} jumps with a jump rope", "jumps over a rope {times}",
-        "turns a jump rope and hops over it"]),
+    Spec(
+        "box_guard",
+        "sport",
+        0.5,
+        lambda c: {"side": pick_side(c)},
+        _guard_fam,
+        lambda p: [
+            "holds up {pos} fists in a boxing guard",
+            "stands in a boxing stance",
+            "bounces in a fighting stance, fists up",
+            "keeps {pos} guard up like a boxer",
+            "gets into a boxing stance and bobs",
+        ],
+        upper=True,
+    ),
+    Spec(
+        "side_kick",
+        "sport",
+        0.7,
+        lambda c: {
+            "kick": "side",
+            "side": pick_side(c),
+            "count": count(c, 1, 3),
+            "height": float(c.rng.uniform(0.45, 0.7)),
+        },
+        _kick,
+        lambda p: [
+            "does a side kick with {leg}",
+            "kicks out to the side with {foot} {times}",
+            "throws {n} side kicks with {leg}" if p["count"] > 1 else "throws a side kick with {leg}",
+            "lifts {leg} and kicks sideways {times}",
+        ],
+    ),
+    Spec(
+        "roundhouse_kick",
+        "sport",
+        0.7,
+        lambda c: {
+            "kick": "roundhouse",
+            "side": pick_side(c),
+            "count": count(c, 1, 3),
+            "height": float(c.rng.uniform(0.5, 0.8)),
+        },
+        _kick,
+        lambda p: [
+            "does a roundhouse kick with {leg}",
+            "throws a {side} roundhouse kick {times}",
+            "swings {leg} around in a roundhouse kick",
+            "spins {pos} hip and kicks with {foot} {times}",
+            "performs {n} roundhouse kicks with {leg}" if p["count"] > 1 else "performs a roundhouse kick",
+        ],
+    ),
+    Spec(
+        "golf_swing",
+        "sport",
+        0.8,
+        lambda c: {"side": pick_side(c, 0.8)},
+        _golf,
+        lambda p: [
+            "swings a golf club",
+            "takes a golf swing",
+            "(hits|drives) a golf ball with a full swing",
+            "swings a club back and through like a golfer",
+            "tees off with a golf swing",
+        ],
+    ),
+    Spec(
+        "baseball_swing",
+        "sport",
+        0.7,
+        lambda c: {"side": pick_side(c, 0.75)},
+        _bat,
+        lambda p: [
+            "swings a baseball bat",
+            "takes a swing with a bat",
+            "swings a bat like a batter hitting a ball",
+            "hits a baseball with a (full|hard) swing of the bat",
+            "bats, swinging through the strike zone",
+        ],
+    ),
+    Spec(
+        "baseball_pitch",
+        "sport",
+        0.6,
+        lambda c: {"side": pick_side(c, 0.7)},
+        _pitch,
+        lambda p: [
+            "pitches a baseball with {hand}",
+            "winds up, lifts a leg and throws a pitch",
+            "throws a baseball pitch overhand",
+            "does a pitcher's windup and throws with {arm}",
+            "pitches a ball like a baseball pitcher",
+        ],
+    ),
+    Spec(
+        "tennis",
+        "sport",
+        0.9,
+        lambda c: {"side": pick_side(c, 0.75), "stroke": str(c.choice(("forehand", "backhand", "serve")))},
+        _tennis,
+        lambda p: {
+            "forehand": [
+                "hits a tennis forehand with {hand}",
+                "swings a racket in a forehand",
+                "plays a forehand stroke",
+                "takes a forehand swing like a tennis player",
+            ],
+            "backhand": [
+                "hits a tennis backhand with {hand}",
+                "swings a racket across {pos} body in a backhand",
+                "plays a backhand stroke",
+                "returns the ball with a backhand",
+            ],
+            "serve": [
+                "serves a tennis ball",
+                "tosses the ball up and serves with {hand}",
+                "does an overhead tennis serve",
+                "serves like a tennis player",
+            ],
+        }[p["stroke"]],
+        upper=True,
+    ),
+    Spec(
+        "basketball_dribble",
+        "sport",
+        0.7,
+        lambda c: {"side": pick_side(c, 0.6), "count": count(c, 3, 8), "object": "basketball"},
+        _dribble,
+        lambda p: [
+            "dribbles a basketball with {hand}",
+            "bounces a ball {n} times with {hand}",
+            "dribbles a ball in place, knees bent",
+            "bounces a basketball on the floor {times}",
+        ],
+        upper=True,
+    ),
+    Spec(
+        "basketball_shot",
+        "sport",
+        0.7,
+        lambda c: {"side": pick_side(c, 0.7), "object": "basketball"},
+        _shot,
+        lambda p: [
+            "shoots a basketball",
+            "takes a jump shot",
+            "bends {pos} knees and shoots a ball toward the hoop",
+            "shoots a free throw",
+            "throws a basketball up at the basket with {hand}",
+        ],
+    ),
+    Spec(
+        "jump_rope",
+        "sport",
+        0.7,
+        lambda c: {"count": count(c, 3, 10)},
+        _rope,
+        lambda p: [
+            "jumps rope",
+            "skips rope {n} times",
+            "does {n} jumps with a jump rope",
+            "jumps over a rope {times}",
+            "turns a jump rope and hops over it",
+        ],
+    ),
 ]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 from .body import TOE, Body
 from .curves import minjerk, smoothstep, unwrap_lerp
 

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .fastrot import qfrom_yaw, qrot
-
 from .base import Ctx
 from .body import SIDE_SIGN
 from .controls import Controls
 from .curves import FPS, keys
+from .fastrot import qfrom_yaw, qrot
 from .feet import Plant, foot_track
 
 

@@ -19,37 +19,260 @@ from .styles import StyleMod
 
 # (noun phrase, possessive, reflexive, pronoun)
 _NEUTRAL_NOUNS = (
-    "person", "figure", "human", "individual", "character", "performer", "actor", "subject", "dancer",
-    "athlete", "player", "kid", "child", "teenager", "adult", "student", "worker", "stick figure", "avatar",
-    "human figure", "young person", "mover", "gymnast", "runner", "jogger", "trainee", "participant",
-    "volunteer", "model", "puppet", "mannequin", "humanoid", "tourist", "traveler", "visitor", "stranger",
-    "guest", "customer", "shopper", "pedestrian", "teen", "youngster", "employee", "office worker",
-    "coach", "instructor", "teacher", "nurse", "doctor", "chef", "waiter", "farmer", "builder",
-    "mechanic", "artist", "musician", "singer", "clown", "mime", "acrobat", "soldier", "officer",
-    "firefighter", "police officer", "pilot", "scientist", "engineer", "driver", "neighbor", "friend",
-    "parent", "martial artist", "fighter", "boxer", "golfer", "skater", "hiker", "climber", "swimmer",
-    "cyclist", "yogi", "gamer", "referee", "cheerleader", "human being", "3d character", "digital human",
-    "animated figure", "cartoon character", "game character", "virtual character", "robot-like figure",
-    "bystander", "passerby", "spectator", "fan", "commuter", "resident", "homeowner", "tenant", "patient",
-    "cook", "baker", "janitor", "cleaner", "gardener", "carpenter", "plumber", "electrician", "lawyer",
-    "banker", "manager", "clerk", "cashier", "receptionist", "accountant", "programmer", "designer",
-    "photographer", "journalist", "reporter", "writer", "poet", "painter", "sculptor", "surfer", "skier",
-    "snowboarder", "sprinter", "wrestler", "trainer", "lifeguard", "sailor", "captain", "astronaut",
-    "knight", "wizard", "pirate", "ninja", "detective", "spy", "guard", "security guard", "librarian",
-    "pharmacist", "dentist", "surgeon", "paramedic", "veterinarian", "mail carrier", "courier", "tailor",
-    "barber", "hairdresser", "florist", "butcher", "fisherman", "hunter", "rancher", "miner", "welder",
-    "architect", "professor", "tutor", "pupil", "graduate", "intern", "apprentice", "novice", "beginner",
-    "expert", "professional", "amateur", "contestant", "competitor", "champion", "rookie", "veteran",
-    "mountaineer", "camper", "backpacker", "explorer", "adventurer", "pilgrim", "wanderer", "jester",
-    "magician", "comedian", "puppeteer", "stuntman", "choreographer", "drummer", "guitarist", "violinist",
-    "pianist", "conductor", "director", "producer", "vlogger", "influencer", "streamer", "hobbyist",
+    "person",
+    "figure",
+    "human",
+    "individual",
+    "character",
+    "performer",
+    "actor",
+    "subject",
+    "dancer",
+    "athlete",
+    "player",
+    "kid",
+    "child",
+    "teenager",
+    "adult",
+    "student",
+    "worker",
+    "stick figure",
+    "avatar",
+    "human figure",
+    "young person",
+    "mover",
+    "gymnast",
+    "runner",
+    "jogger",
+    "trainee",
+    "participant",
+    "volunteer",
+    "model",
+    "puppet",
+    "mannequin",
+    "humanoid",
+    "tourist",
+    "traveler",
+    "visitor",
+    "stranger",
+    "guest",
+    "customer",
+    "shopper",
+    "pedestrian",
+    "teen",
+    "youngster",
+    "employee",
+    "office worker",
+    "coach",
+    "instructor",
+    "teacher",
+    "nurse",
+    "doctor",
+    "chef",
+    "waiter",
+    "farmer",
+    "builder",
+    "mechanic",
+    "artist",
+    "musician",
+    "singer",
+    "clown",
+    "mime",
+    "acrobat",
+    "soldier",
+    "officer",
+    "firefighter",
+    "police officer",
+    "pilot",
+    "scientist",
+    "engineer",
+    "driver",
+    "neighbor",
+    "friend",
+    "parent",
+    "martial artist",
+    "fighter",
+    "boxer",
+    "golfer",
+    "skater",
+    "hiker",
+    "climber",
+    "swimmer",
+    "cyclist",
+    "yogi",
+    "gamer",
+    "referee",
+    "cheerleader",
+    "human being",
+    "3d character",
+    "digital human",
+    "animated figure",
+    "cartoon character",
+    "game character",
+    "virtual character",
+    "robot-like figure",
+    "bystander",
+    "passerby",
+    "spectator",
+    "fan",
+    "commuter",
+    "resident",
+    "homeowner",
+    "tenant",
+    "patient",
+    "cook",
+    "baker",
+    "janitor",
+    "cleaner",
+    "gardener",
+    "carpenter",
+    "plumber",
+    "electrician",
+    "lawyer",
+    "banker",
+    "manager",
+    "clerk",
+    "cashier",
+    "receptionist",
+    "accountant",
+    "programmer",
+    "designer",
+    "photographer",
+    "journalist",
+    "reporter",
+    "writer",
+    "poet",
+    "painter",
+    "sculptor",
+    "surfer",
+    "skier",
+    "snowboarder",
+    "sprinter",
+    "wrestler",
+    "trainer",
+    "lifeguard",
+    "sailor",
+    "captain",
+    "astronaut",
+    "knight",
+    "wizard",
+    "pirate",
+    "ninja",
+    "detective",
+    "spy",
+    "guard",
+    "security guard",
+    "librarian",
+    "pharmacist",
+    "dentist",
+    "surgeon",
+    "paramedic",
+    "veterinarian",
+    "mail carrier",
+    "courier",
+    "tailor",
+    "barber",
+    "hairdresser",
+    "florist",
+    "butcher",
+    "fisherman",
+    "hunter",
+    "rancher",
+    "miner",
+    "welder",
+    "architect",
+    "professor",
+    "tutor",
+    "pupil",
+    "graduate",
+    "intern",
+    "apprentice",
+    "novice",
+    "beginner",
+    "expert",
+    "professional",
+    "amateur",
+    "contestant",
+    "competitor",
+    "champion",
+    "rookie",
+    "veteran",
+    "mountaineer",
+    "camper",
+    "backpacker",
+    "explorer",
+    "adventurer",
+    "pilgrim",
+    "wanderer",
+    "jester",
+    "magician",
+    "comedian",
+    "puppeteer",
+    "stuntman",
+    "choreographer",
+    "drummer",
+    "guitarist",
+    "violinist",
+    "pianist",
+    "conductor",
+    "director",
+    "producer",
+    "vlogger",
+    "influencer",
+    "streamer",
+    "hobbyist",
 )
-_MALE_NOUNS = ("man", "guy", "boy", "gentleman", "young man", "male figure", "fellow", "dude", "lad", "chap",
-               "father", "dad", "brother", "husband", "businessman", "sportsman", "male dancer", "male athlete",
-               "teenage boy", "male character", "uncle", "son", "king", "prince", "cowboy")
-_FEMALE_NOUNS = ("woman", "girl", "lady", "young woman", "female figure", "mother", "mom", "sister", "wife",
-                 "businesswoman", "sportswoman", "female dancer", "female athlete", "teenage girl", "actress",
-                 "ballerina", "female character", "aunt", "daughter", "queen", "princess", "waitress")
+_MALE_NOUNS = (
+    "man",
+    "guy",
+    "boy",
+    "gentleman",
+    "young man",
+    "male figure",
+    "fellow",
+    "dude",
+    "lad",
+    "chap",
+    "father",
+    "dad",
+    "brother",
+    "husband",
+    "businessman",
+    "sportsman",
+    "male dancer",
+    "male athlete",
+    "teenage boy",
+    "male character",
+    "uncle",
+    "son",
+    "king",
+    "prince",
+    "cowboy",
+)
+_FEMALE_NOUNS = (
+    "woman",
+    "girl",
+    "lady",
+    "young woman",
+    "female figure",
+    "mother",
+    "mom",
+    "sister",
+    "wife",
+    "businesswoman",
+    "sportswoman",
+    "female dancer",
+    "female athlete",
+    "teenage girl",
+    "actress",
+    "ballerina",
+    "female character",
+    "aunt",
+    "daughter",
+    "queen",
+    "princess",
+    "waitress",
+)
 
 
 def _an(noun: str) -> str:
@@ -64,27 +287,57 @@ def _forms(nouns, main) -> list[str]:
 
 
 SUBJECTS: tuple[tuple[str, str, str, str], ...] = tuple(
-    [(s, "their", "themselves", "they") for s in (
-        "a person", "someone", "the person", "somebody", "an individual", *_forms(_NEUTRAL_NOUNS, ("person",)))]
+    [
+        (s, "their", "themselves", "they")
+        for s in (
+            "a person",
+            "someone",
+            "the person",
+            "somebody",
+            "an individual",
+            *_forms(_NEUTRAL_NOUNS, ("person",)),
+        )
+    ]
     + [(s, "his", "himself", "he") for s in ("a man", "the man", "he", *_forms(_MALE_NOUNS, ("man",)))]
     + [(s, "her", "herself", "she") for s in ("a woman", "the woman", "she", *_forms(_FEMALE_NOUNS, ("woman",)))]
 )
-_SUBJ_W = np.array([80.0 if s[0] in ("a person", "someone", "a man", "the person") else
-                    12.0 if s[0] in ("a woman", "the man", "he", "she", "the woman") else
-                    2.0 if s[0].startswith("a") else 1.0 for s in SUBJECTS])
+_SUBJ_W = np.array(
+    [
+        80.0
+        if s[0] in ("a person", "someone", "a man", "the person")
+        else 12.0
+        if s[0] in ("a woman", "the man", "he", "she", "the woman")
+        else 2.0
+        if s[0].startswith("a")
+        else 1.0
+        for s in SUBJECTS
+    ]
+)
 _SUBJ_P = _SUBJ_W / _SUBJ_W.sum()
 # "they" takes plural verbs; captions keep singular subjects, so "they" is never a subject here.
 
-_WORD_NUMS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-              "fifteen sixteen seventeen eighteen nineteen twenty").split()
+_WORD_NUMS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
 NUM_WORDS = {w: i for i, w in enumerate(_WORD_NUMS)}
 _DOUBLE = set(
     "run jog hop skip step clap drop sit jab grab get put shrug nod spin trot stop tap plan swim dig pat rub "
     "flip trip strut stub slip wag bob pop drag hug chop hit swap tip tug set let cut fan skim jam zip drum "
     "wrap grip snap flap slam shop squat bat chat knit grin plop flop prod whip dip shrug scan".split()
 )
-_ING_IRREGULAR = {"does": "doing", "goes": "going", "is": "being", "has": "having", "lies": "lying",
-                  "ties": "tying", "dies": "dying", "sees": "seeing", "flees": "fleeing", "frees": "freeing"}
+_ING_IRREGULAR = {
+    "does": "doing",
+    "goes": "going",
+    "is": "being",
+    "has": "having",
+    "lies": "lying",
+    "ties": "tying",
+    "dies": "dying",
+    "sees": "seeing",
+    "flees": "fleeing",
+    "frees": "freeing",
+}
 _ALT_RE = re.compile(r"\(([^()]*)\)")
 _SLOT_RE = re.compile(r"\{([a-z_0-9]+)\}")
 
@@ -119,12 +372,16 @@ def progressive(vp: str) -> str:
     head, _, rest = vp.partition(" ")
     if head.endswith("ly") or head in ("first", "then"):  # an adverb first: 'slowly walks ahead'
         return f"{head} {progressive(rest)}" if rest else head
-    punct = head[len(head.rstrip(",;")):]
+    punct = head[len(head.rstrip(",;")) :]
     out = ing(head.rstrip(",;")) + punct
     # a second coordinated verb: "bends down and picks up" -> "bending down and picking up"
-    rest = re.sub(r"\b(and|then|and then) (?!(?:knees|hands|feet|arms|legs|toes|heels|shoulders|hips|sides|"
-                  r"palms|fists|elbows|wrists|ankles|forwards|backwards)\b)([a-z]+s)\b",
-                  lambda m: f"{m.group(1)} {ing(m.group(2))}", rest, count=1)
+    rest = re.sub(
+        r"\b(and|then|and then) (?!(?:knees|hands|feet|arms|legs|toes|heels|shoulders|hips|sides|"
+        r"palms|fists|elbows|wrists|ankles|forwards|backwards)\b)([a-z]+s)\b",
+        lambda m: f"{m.group(1)} {ing(m.group(2))}",
+        rest,
+        count=1,
+    )
     return f"{out} {rest}".strip()
 
 
@@ -162,20 +419,51 @@ def _slot(name: str, slots: dict, rng: np.random.Generator) -> str:
 
 def digits_sometimes(text: str, rng: np.random.Generator, p: float = 0.3) -> str:
     """Counts as words or digits: 'three steps' -> '3 steps' (two and up, never 'one')."""
+
     def sub(m: re.Match) -> str:
         n = NUM_WORDS[m.group(0)]
         return str(n) if n >= 2 and rng.random() < p else m.group(0)
+
     return re.sub(r"\b(" + "|".join(_WORD_NUMS[2:]) + r")\b", sub, text)
 
 
 # ------------------------------------------------------------------ sentences
 
-_FRAMES = ("in this clip", "in this video", "in the animation", "in this motion", "here", "in this scene",
-           "in the recording", "on screen", "in this sequence", "in the footage", "in this take",
-           "throughout the clip", "in this short clip", "during the clip", "in the capture")
-_SHOWS = ("the video shows", "the clip shows", "this animation shows", "the motion shows", "we see",
-          "we watch", "you can see", "the recording shows", "this is", "we observe", "one can see",
-          "we can watch", "the camera shows", "the footage shows", "here we have", "we are watching")
+_FRAMES = (
+    "in this clip",
+    "in this video",
+    "in the animation",
+    "in this motion",
+    "here",
+    "in this scene",
+    "in the recording",
+    "on screen",
+    "in this sequence",
+    "in the footage",
+    "in this take",
+    "throughout the clip",
+    "in this short clip",
+    "during the clip",
+    "in the capture",
+)
+_SHOWS = (
+    "the video shows",
+    "the clip shows",
+    "this animation shows",
+    "the motion shows",
+    "we see",
+    "we watch",
+    "you can see",
+    "the recording shows",
+    "this is",
+    "we observe",
+    "one can see",
+    "we can watch",
+    "the camera shows",
+    "the footage shows",
+    "here we have",
+    "we are watching",
+)
 
 
 def sentence(rng: np.random.Generator, subj, vp: str, style: StyleMod | None = None) -> str:
@@ -204,8 +492,10 @@ def sentence(rng: np.random.Generator, subj, vp: str, style: StyleMod | None = N
         return f"{s} {vp} {scene(rng)}."
     if form == 10:
         return f"there is {s} who {vp}." if s not in ("he", "she") else f"{s} {vp}."
-    return f"{_pick(rng, ('a clip of', 'an animation of', 'a video of', 'footage of', 'motion of'))} " \
-           f"{_obj(s)} {progressive(vp)}."
+    return (
+        f"{_pick(rng, ('a clip of', 'an animation of', 'a video of', 'footage of', 'motion of'))} "
+        f"{_obj(s)} {progressive(vp)}."
+    )
 
 
 def _obj(s: str) -> str:
@@ -268,9 +558,13 @@ def sequence(rng: np.random.Generator, subj, vps: list[str], style: StyleMod | N
     head = f"{s} {vps[0]}" if rng.random() < 0.7 else f"first {s} {vps[0]}"
     if rng.random() < 0.2:
         head = f"{_pick(rng, ('to start', 'to begin', 'initially', 'at first', 'at the start'))}, {s} {vps[0]}"
-    mids = [f"{_pick(rng, ('then', 'then', 'next', 'after that', 'afterwards', 'subsequently', 'later'))} {v}"
-            for v in vps[1:-1]]
-    last = f"{_pick(rng, ('and finally', 'and then', 'then', 'and lastly', 'and in the end', 'before finally', 'and to finish', 'and at the end'))} {vps[-1]}"
+    mids = [
+        f"{_pick(rng, ('then', 'then', 'next', 'after that', 'afterwards', 'subsequently', 'later'))} {v}"
+        for v in vps[1:-1]
+    ]
+    closers = ("and finally", "and then", "then", "and lastly", "and in the end", "before finally", "and to finish",
+               "and at the end")
+    last = f"{_pick(rng, closers)} {vps[-1]}"
     return f"{lead}{', '.join([head, *mids])}, {last}."
 
 
@@ -293,4 +587,3 @@ def parallel(rng: np.random.Generator, subj, lower: str, upper: str, style: Styl
     if style is not None and rng.random() < 0.85:
         return f"{_pick(rng, style.adverbs)}, {body}."
     return f"{body}."
-

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fastrot import normalize
-
 from .body import SIDE_SIGN, Body
+from .fastrot import normalize
 
 
 def arm_at(body: Body, side: int, direction: np.ndarray, ext: float | np.ndarray) -> np.ndarray:

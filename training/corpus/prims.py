@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fastrot import qinv, qmul, qrot
-
 from .base import Ctx
 from .body import SIDE_SIGN, Body
 from .controls import Controls
 from .curves import keys
+from .fastrot import qinv, qmul, qrot
 from .rig import SPINE_SHARE, _seg, _ypr
 
 

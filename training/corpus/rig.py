@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from .fastrot import axis_angle_to_quat, normalize, qfrom_yaw, qmul, qrot
-
 from .body import ANKLE, COLLAR, ELBOW, HIP, KNEE, LEG_REACH, REACH, SHOULDER, SIDE_SIGN, TOE, WRIST, Body
 from .controls import Controls
 from .curves import FPS
+from .fastrot import axis_angle_to_quat, normalize, qfrom_yaw, qmul, qrot
 from .ik import two_bone_ik
 
 _X = np.array([1.0, 0.0, 0.0])

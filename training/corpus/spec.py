@@ -7,8 +7,8 @@ the same parameters by `slots`, so what a caption says is what the clip does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
