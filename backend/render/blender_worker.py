@@ -8,7 +8,6 @@ that has the `bpy` module (`python worker.py --jobs J`).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,11 +16,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..avatar.runner import WORKER_SCRIPT, parse_line
 from ..errors import MotionInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # a source checkout's root (site-packages when installed)
-WORKER_SCRIPT = Path(__file__).resolve().parents[1] / "avatar" / "worker.py"
-TAGS = ("MOGENTS-READY", "MOGENTS-PROGRESS", "MOGENTS-FRAME", "MOGENTS-ERROR")
 
 
 def _runnable(path: Path) -> bool:
@@ -57,18 +55,6 @@ def worker_command(executable: Path, jobs: Path, script: Path = WORKER_SCRIPT) -
         return [str(executable), str(script), "--jobs", str(jobs)]
     return [str(executable), "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(script),
             "--", "--jobs", str(jobs)]
-
-
-def parse_line(line: str) -> tuple[str, dict] | None:
-    """(tag, payload) for a protocol line; None for everything else Blender prints."""
-    tag, _, rest = line.strip().partition(" ")
-    if tag not in TAGS:
-        return None
-    try:
-        payload = json.loads(rest)
-    except json.JSONDecodeError:
-        return None
-    return (tag, payload) if isinstance(payload, dict) else None
 
 
 @dataclass
