@@ -19,6 +19,19 @@ import pytest
 _session: pytest.Session | None = None
 
 
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    """The built add-on installed with the in-process fake backend (addon_harness.py), one per test module."""
+    from tests.blender.addon_harness import FakeBackend, install_addon, uninstall_addon, use_fake_backend
+
+    install_addon(tmp_path_factory.mktemp("addon"))
+    backend = FakeBackend()
+    restore = use_fake_backend(backend)
+    yield backend
+    restore()
+    uninstall_addon()
+
+
 def _needs_hard_exit() -> bool:
     bpy = sys.modules.get("bpy")
     return bpy is not None and tuple(bpy.app.version) < (5, 0, 0)

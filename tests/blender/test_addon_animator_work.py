@@ -15,31 +15,17 @@ bpy = pytest.importorskip("bpy")
 from mathutils import Euler, Quaternion  # noqa: E402
 
 from tests.blender.addon_harness import (  # noqa: E402
-    FakeBackend,
     addon_module,
     curves_by_bone,
     fcurve,
     fresh_scene,
-    install_addon,
     metarig,
-    uninstall_addon,
-    use_fake_backend,
 )
 from tests.blender.armature_builder import select_pose_bones  # noqa: E402
 
 pytestmark = pytest.mark.blender
 ARM = ["upper_arm.R", "forearm.R", "hand.R"]
 FINGER = "f_index.01.L"
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    install_addon(tmp_path_factory.mktemp("addon"))
-    backend = FakeBackend()
-    restore = use_fake_backend(backend)
-    yield backend
-    restore()
-    uninstall_addon()
 
 
 def _finger_action(obj) -> bpy.types.Action:

@@ -13,30 +13,16 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from tests.blender.addon_harness import (  # noqa: E402
-    FakeBackend,
     addon_module,
     curves_by_bone,
     fresh_scene,
-    install_addon,
     metarig,
-    uninstall_addon,
-    use_fake_backend,
 )
 from tests.blender.armature_builder import build_armature  # noqa: E402
 from tests.fixtures.rigs import mixamo_rig  # noqa: E402
 
 pytestmark = pytest.mark.blender
 LEFT_ARM = ("l_collar", "l_shoulder", "l_elbow", "l_wrist")
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    install_addon(tmp_path_factory.mktemp("addon"))
-    backend = FakeBackend()
-    restore = use_fake_backend(backend)
-    yield backend
-    restore()
-    uninstall_addon()
 
 
 def _two_rigs() -> tuple[bpy.types.Object, bpy.types.Object]:

@@ -17,27 +17,13 @@ bpy = pytest.importorskip("bpy")
 from mathutils import Euler, Quaternion, Vector  # noqa: E402
 
 from tests.blender.addon_harness import (  # noqa: E402
-    FakeBackend,
     addon_module,
     fcurve,
     fresh_scene,
-    install_addon,
     metarig,
-    uninstall_addon,
-    use_fake_backend,
 )
 
 pytestmark = pytest.mark.blender
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    install_addon(tmp_path_factory.mktemp("addon"))
-    backend = FakeBackend()
-    restore = use_fake_backend(backend)
-    yield backend
-    restore()
-    uninstall_addon()
 
 
 def s_curve(location=(0.4, -0.3, 0.0)) -> tuple[bpy.types.Object, np.ndarray]:

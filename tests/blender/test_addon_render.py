@@ -12,26 +12,12 @@ bpy = pytest.importorskip("bpy")
 
 from tests.blender.addon_harness import (  # noqa: E402
     ADDON,
-    FakeBackend,
     addon_module,
     fresh_scene,
-    install_addon,
     metarig,
-    uninstall_addon,
-    use_fake_backend,
 )
 
 pytestmark = pytest.mark.blender
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    install_addon(tmp_path_factory.mktemp("addon"))
-    backend = FakeBackend()
-    restore = use_fake_backend(backend)
-    yield backend
-    restore()
-    uninstall_addon()
 
 
 def _generated() -> bpy.types.Action:
