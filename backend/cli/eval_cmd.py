@@ -51,7 +51,7 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from training.eval.protocol import evaluate_generation, format_table
+    from training.eval.protocol import evaluate_generation
 
     from ..generate.decoding import DecodeOptions
 
@@ -82,6 +82,13 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
+    return _report_rows(args, rows)
+
+
+def _report_rows(args: argparse.Namespace, rows: dict) -> int:
+    """Print the protocol table and write it as JSON when asked."""
+    from training.eval.protocol import format_table
+
     print(format_table(rows))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +99,7 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 def _eval_baseline(args: argparse.Namespace, evaluator) -> int:
     """A reference row without a generator: `random-train-clip` plays a random training clip per caption."""
     from training.eval.baselines import random_train_clip
-    from training.eval.protocol import evaluate_generation, format_table
+    from training.eval.protocol import evaluate_generation
 
     try:
         generate_fn = random_train_clip(args.data)
@@ -103,11 +110,7 @@ def _eval_baseline(args: argparse.Namespace, evaluator) -> int:
         raise MotionInputError(str(err)) from None
     name = args.name if args.name != "generated" else "random training clip"
     rows = {"real motion": rows["real motion"], name: rows["generated"]}
-    print(format_table(rows))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(rows, indent=2))
-    return 0
+    return _report_rows(args, rows)
 
 
 def run_eval_vq(args: argparse.Namespace) -> int:
