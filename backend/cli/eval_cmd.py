@@ -224,6 +224,25 @@ def run_eval_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_eval_edits(args: argparse.Namespace) -> int:
+    from training.eval import edit_suite as es
+
+    if args.seeds < 1:
+        raise MotionInputError("--seeds must be at least 1")
+    try:
+        cases = es.select_cases(_comma_list(args.cases, "cases") if args.cases else None)
+    except ValueError as err:
+        raise MotionInputError(str(err)) from None
+    from ..generate.loader import load_generator
+
+    gen = load_generator(args.model, args.device, threads=args.threads)
+    result = es.run_suite(gen, seeds=args.seeds, cases=cases, progress=not args.quiet)
+    print(es.format_report(result))
+    if args.json:
+        es.write_json(result, args.json)
+    return 0
+
+
 def run_eval_control(args: argparse.Namespace) -> int:
     from training.eval import control_suite as cs
     from training.eval.prompt_suite import GROUPS
@@ -286,6 +305,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=run_eval_prompts)
+    ed = esub.add_parser("edits", help="edit suite: arm and leg edits over walks, jogs and standing follow the "
+                                       "prompt in the region and keep everything else (pass rate per case)")
+    ed.add_argument("--model", help="generator folder (default: the shipped model)")
+    ed.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    ed.add_argument("--seeds", type=int, default=2, help="seeds per case (default 2)")
+    ed.add_argument("--cases", help="comma-separated case names (default: all)")
+    ed.add_argument("--json", help="also write every case's result as JSON")
+    ed.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
+    ed.add_argument("--quiet", action="store_true", help="no progress bar")
+    ed.set_defaults(func=run_eval_edits)
     c = esub.add_parser("control", help="paths and keyframes: pelvis/keyed-joint error, seams, skating, bone "
                                         "lengths, prompt checks and latency vs unconstrained generation")
     c.add_argument("--model", help="generator folder (default: the shipped model)")
