@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Measure the Generator v2 campaign (scripts/campaign_v2.sh) for its model card. Every result goes under
+# $RUNS/eval as JSON; rerunning skips what exists (the protocol runs also resume per repeat via --partial).
+#   bash scripts/campaign_v2_eval.sh [part ...]   parts: split real v2_small v2_large v1 prompts curves bench
+# The protocol runs on `test_eval`, every 6th line of the corpus's test split (1,000 of 6,000 clips; the whole
+# split costs 6x the CPU time per repeat), with 5 repeats, MultiModality over 20 captions x 10 samples.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-$HOME/mogents-runs/v2}
+DATA=${DATA:-$RUNS/data/corpus_v2}
+EVAL=$RUNS/eval
+EVALUATOR=${EVALUATOR:-$RUNS/evaluator/model.pt}
+V1=${V1:-backend/models/generator_v1}
+REPEATS=${REPEATS:-5}
+M=".venv/bin/mogents"
+mkdir -p "$EVAL"
+parts=("$@")
+[[ ${#parts[@]} -gt 0 ]] || parts=(split real v2_small v2_large v1 prompts curves bench)
+
+protocol() {  # name json [generator args...]
+  local name=$1 out=$2; shift 2
+  [[ -f "$out" ]] && { echo "[eval] $out exists"; return; }
+  $M eval generation --data "$DATA" --split test_eval --evaluator "$EVALUATOR" --repeats "$REPEATS" \
+    --mm-texts 20 --mm-samples 10 --name "$name" --partial "$out.partial" --json "$out" "$@"
+}
+
+for part in "${parts[@]}"; do
+  case $part in
+    split) awk 'NR % 6 == 1' "$DATA/test.txt" > "$DATA/test_eval.txt"; wc -l "$DATA/test_eval.txt" ;;
+    real) [[ -f "$EVAL/floor.json" ]] || $M eval generation --data "$DATA" --split test_eval \
+            --evaluator "$EVALUATOR" --repeats "$REPEATS" --baseline random-train-clip --json "$EVAL/floor.json" ;;
+    v2_small|v2_large) protocol "mogents-corpus-v2-${part#v2_}" "$EVAL/$part.json" --model "$RUNS/export_${part#v2_}" ;;
+    v1) protocol "mogents-corpus-small (v1)" "$EVAL/v1.json" --model "$V1" ;;
+    prompts)
+      for size in small large; do
+        [[ -f "$EVAL/prompts_$size.json" ]] || $M eval prompts --model "$RUNS/export_$size" --seeds 3 \
+          --corpus "$DATA" --json "$EVAL/prompts_$size.json" --quiet
+      done ;;
+    curves) .venv/bin/python -m training.eval.curves --run small="$RUNS/mask_small" --run large="$RUNS/mask_large" \
+              --residual "$RUNS/residual_small/model.pt" --length "$RUNS/length/model.pt" --data "$DATA" \
+              --split test_eval --evaluator "$EVALUATOR" --every "${CURVE_EVERY:-4}" --json "$EVAL/curves.json" \
+              --png "$EVAL/curves.png" --reference "$EVAL/floor.json" ;;
+    bench) $M bench generate --model "$V1" --model "$RUNS/export_small" --model "$RUNS/export_large" \
+             --batch 1 --frames 196 --repeats 10 --json "$EVAL/bench.json" ;;
+    *) echo "unknown part $part"; exit 2 ;;
+  esac
+done
+echo "[eval] finished: ${parts[*]}"
