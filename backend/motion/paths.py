@@ -6,6 +6,9 @@ tangent minus the motion's own direction of travel), so a walk turns to follow a
 side-step and a backwards walk stays backwards. Where the motion stands still but the path moves, the body turns
 to face along the path; where the path stands still, the last turn is held (interpolated between moving spans).
 Outside the path's time span the motion continues from the path's ends with its own steps, turned alike.
+
+A warp (and a keyframe blend) moves planted feet with the body; `plant_feet`, the last step of control, pins
+grounded feet where they touch down and steps them when the body has carried them away.
 """
 
 from __future__ import annotations
@@ -108,3 +111,173 @@ def path_errors(joints: np.ndarray, path: PathConstraint, fps: float) -> np.ndar
     """Pelvis ground distance (m) to the path at each frame inside its span."""
     inside, wanted = path.sample(len(joints), fps)
     return np.linalg.norm(joints[inside, 0][:, [0, 2]] - wanted, axis=1)
+
+
+# ------------------------------------------------------------------------------------------ planted feet
+
+FOOT_DOWN = 0.04      # m over a foot joint's resting level: the foot is on the ground
+STAND_SPEED = 1.5     # m/s: a grounded foot slower than this stands; faster, it is a low swing
+STRIDE = 0.2          # m: a planted foot steps once the motion has carried its place this far from it
+STEP_PER_FRAME = 0.15  # m: average travel per frame of a step (its length sets its frames, 3..MAX_STEP)
+MAX_STEP = 10         # frames
+LIFT = 0.06           # m: the highest lift of a step (half its length for short ones, at least MIN_LIFT)
+MIN_LIFT = 0.035      # m: a step is a step (off the ground), not a slide
+CATCH_UP = 0.06       # m per frame a released foot gains on the motion's own (swinging) foot
+LEG_REACH = 0.95      # share of the leg's length a planted ankle may be from the hip before the foot steps
+OVERSTRETCH = 0.05    # m past that (or past the motion's own straight leg) a foot steps even if the other is up
+
+
+def _ease(u: float) -> float:
+    """Step progress: between linear and smoothstep, so a step never crawls at its ends."""
+    return 0.5 * (u + u * u * (3.0 - 2.0 * u))
+
+
+@dataclass
+class _Foot:
+    mode: str = "free"            # free (as given), planted (at lock), step (lock -> landing), release (-> given)
+    lock: np.ndarray | None = None  # (2, 3) ankle and toe
+    start: int = 0
+    end: int = 0
+    origin: np.ndarray | None = None
+    landing: np.ndarray | None = None
+
+
+def _arrive(foot: np.ndarray, stand: np.ndarray, keyed: np.ndarray) -> np.ndarray:
+    """The foot track (T, 2, 3) eased, before each stand that holds a keyed frame, onto the keyed place: the foot
+    touches down where the key wants it and stays, instead of shuffling there once planted."""
+    out = foot.copy()
+    labels, _ = ndimage.label(stand)
+    done: set[int] = set()
+    for a in keyed:
+        run = int(labels[a])
+        if run == 0 or run in done:
+            continue
+        done.add(run)
+        start = int(np.flatnonzero(labels == run)[0])
+        shift = foot[a] - foot[start]
+        wander = np.linalg.norm((foot[start:a + 1] - foot[a])[..., [0, 2]], axis=-1).max()
+        if np.abs(shift).max() < 1e-9 or wander > STRIDE:  # the motion walks on meanwhile: it steps there
+            continue
+        n = int(np.clip(np.ceil(np.linalg.norm(shift, axis=1).max() / CATCH_UP), 1, MAX_STEP))
+        first = max(start - n, int(keyed[keyed < start].max()) + 1 if (keyed < start).any() else 0)
+        ramp = np.array([_ease((t - (start - n)) / n) for t in range(first, start + 1)])
+        out[first:start + 1] = foot[first:start + 1] + ramp[:, None, None] * shift
+        out[start:a] = foot[a]
+    return out
+
+
+def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
+               anchors: dict[int, np.ndarray] | None = None, floor: float = 0.0) -> np.ndarray:
+    """Joints (T, J, 3) whose grounded feet stay where they touch down, stepping when the body carries them away.
+
+    A warp onto a path or a keyframe blend moves every frame, so a foot the motion had planted slides with it (and a
+    body carried faster than its gait glides on its feet). Here a foot that is on the ground (ankle or toe within
+    FOOT_DOWN of its resting level) and slower than STAND_SPEED is pinned where it touched down; it steps (lifted,
+    3..MAX_STEP frames) to where the motion puts it once that place is STRIDE away or the pinned ankle leaves the
+    leg's reach, one foot at a time; when the motion lifts the foot it is eased back onto the motion's track.
+    `anchors` {side (0 left, 1 right): frames} are frames where the foot must be exactly as given (keyed feet):
+    a pinned foot steps onto the keyed place in time and a step never runs past one. Legs are re-solved with a
+    two-bone IK (hips, so the pelvis path and the upper body, untouched)."""
+    from .cleanup import toe_above_floor
+    from .retarget.contacts import two_bone_ik
+
+    joints = np.asarray(joints, np.float64)
+    frames = len(joints)
+    if frames < 3:
+        return joints.copy()
+    parents = np.maximum(np.asarray(skeleton.parents), 0)
+    lengths = np.linalg.norm(joints - joints[:, parents], axis=-1).mean(axis=0)
+    sides = []
+    for side, (ankle, toe) in enumerate((skeleton.feet_left, skeleton.feet_right)):
+        knee = skeleton.parents[ankle]
+        hip = skeleton.parents[knee]
+        foot = joints[:, [ankle, toe]]                                     # (T, 2, 3)
+        height = foot[..., 1] - floor
+        rest = np.minimum(np.percentile(height, 5, axis=0), 0.12)
+        down = (height < rest + FOOT_DOWN).any(axis=1)
+        speed = np.linalg.norm(np.gradient(foot.mean(axis=1)[:, [0, 2]], axis=0), axis=1) * fps
+        keyed = np.sort(np.asarray((anchors or {}).get(side, []), int))
+        stand = down & (speed < STAND_SPEED)
+        sides.append((ankle, toe, knee, hip, _arrive(foot, stand, keyed), stand, keyed))
+    state = [_Foot(), _Foot()]
+    placed = [s[4].copy() for s in sides]
+
+    def next_anchor(keyed: np.ndarray, t: int) -> int | None:
+        i = np.searchsorted(keyed, t, side="right")
+        return int(keyed[i]) if i < len(keyed) else None
+
+    for t in range(frames):
+        for side, (ankle, toe, knee, hip, foot, stand, keyed) in enumerate(sides):
+            st, other = state[side], state[1 - side]
+            given = foot[t]
+            if st.mode in ("step", "release") and t >= st.end:
+                st.mode = "planted" if st.mode == "step" else "free"
+                st.lock = st.landing if st.mode == "planted" else None
+            if t in keyed:  # exactly as given; a planted foot is pinned here from now on
+                placed[side][t] = given
+                if st.mode != "free" or stand[t]:
+                    st.mode, st.lock = ("planted", given.copy()) if stand[t] else ("free", None)
+                continue
+            if st.mode == "free":
+                if stand[t]:
+                    st.mode, st.lock = "planted", given.copy()
+                placed[side][t] = given
+                continue
+            if st.mode == "planted":
+                anchor = next_anchor(keyed, t)
+                gap = float(np.linalg.norm((given - st.lock)[:, [0, 2]], axis=1).max())
+                if not stand[t]:  # the motion lifts (or swings) the foot: back onto its track from this frame on
+                    n = int(np.clip(np.ceil(np.linalg.norm(given - st.lock, axis=1).max() / CATCH_UP), 1, MAX_STEP))
+                    if anchor is not None:
+                        n = min(n, anchor - t + 1)
+                    st.mode, st.start, st.end = "release", t - 1, t - 1 + n
+                    st.origin, st.landing = st.lock - given, None
+                    if n <= 1:
+                        st.mode, st.lock = "free", None
+                        placed[side][t] = given
+                        continue
+                else:
+                    own = float(np.linalg.norm(joints[t, hip] - joints[t, ankle]))  # a standing leg is straight
+                    stretch = float(np.linalg.norm(joints[t, hip] - st.lock[0])
+                                    - max(LEG_REACH * (lengths[knee] + lengths[ankle]), own))
+                    n = int(np.clip(np.ceil(gap / STEP_PER_FRAME), 3, MAX_STEP))
+                    to_anchor = (anchor is not None and stand[anchor] and anchor - t <= n
+                                 and np.abs(foot[anchor] - st.lock).max() > 0.01)
+                    standing_on = other.mode not in ("step", "release")  # one foot in the air at a time
+                    if (to_anchor or stretch > OVERSTRETCH
+                            or (standing_on and (gap > STRIDE or stretch > 0.01))):
+                        end = min(t - 1 + n, frames - 1)
+                        if anchor is not None:
+                            end = min(end, anchor)
+                        if end > t:  # under way from this frame on
+                            st.mode, st.start, st.end, st.origin = "step", t - 1, end, st.lock
+                            st.landing = foot[end].copy()
+            if st.mode == "planted":
+                placed[side][t] = st.lock
+                continue
+            u = (t - st.start) / max(st.end - st.start, 1)
+            s = _ease(u)
+            if st.mode == "release":  # the motion's foot plus the pinned offset, faded out (foot kept rigid)
+                ankle_at, toe_at = given + (1.0 - s) * st.origin
+                vec = toe_at - ankle_at
+                placed[side][t] = np.stack([ankle_at, ankle_at + vec / max(float(np.linalg.norm(vec)), 1e-9)
+                                            * lengths[toe]])
+                continue
+            target = st.landing
+            ankle_at = st.origin[0] + s * (target[0] - st.origin[0])
+            vec = (st.origin[1] - st.origin[0]) + s * ((target[1] - target[0]) - (st.origin[1] - st.origin[0]))
+            vec = vec / max(float(np.linalg.norm(vec)), 1e-9) * lengths[toe]
+            span = float(np.linalg.norm((target[0] - st.origin[0])[[0, 2]]))
+            ankle_at = ankle_at + np.array([0.0, float(np.clip(0.5 * span, MIN_LIFT, LIFT)) * np.sin(np.pi * u), 0.0])
+            placed[side][t] = np.stack([ankle_at, ankle_at + vec])
+    out = joints.copy()
+    for side, (ankle, toe, knee, hip, _, _, _) in enumerate(sides):
+        moved = np.abs(placed[side] - joints[:, [ankle, toe]]).max(axis=(1, 2)) > 1e-9
+        if not moved.any():
+            continue
+        new_knee, new_ankle = two_bone_ik(out[moved, hip], out[moved, knee], placed[side][moved, 0], lengths[knee],
+                                          lengths[ankle], forward[moved])
+        out[moved, knee], out[moved, ankle] = new_knee, new_ankle
+        out[moved, toe] = new_ankle + (placed[side][moved, 1] - placed[side][moved, 0])
+        out[:, toe] = toe_above_floor(out[:, ankle], out[:, toe], lengths[toe], floor)
+    return out

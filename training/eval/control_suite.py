@@ -56,7 +56,17 @@ def _arc(radius: float, side: float):
 
 
 def _s_curve(amplitude: float, wavelength: float):
-    return lambda s: (amplitude * np.sin(2 * np.pi * s / wavelength), s)
+    """x = amplitude * sin(2 pi z / wavelength), parametrised by arc length like the other curves (parametrised
+    by z, a point every 0.25 s at 2.8 m/s asked for up to 4.8 m/s where the curve crosses the axis)."""
+    k = 2 * np.pi / wavelength
+    z = np.linspace(0.0, 4 * wavelength, 20_001)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(z), np.diff(amplitude * np.sin(k * z))))])
+
+    def at(s: float) -> tuple[float, float]:
+        zs = float(np.interp(s, arc, z))
+        return amplitude * np.sin(k * zs), zs
+
+    return at
 
 
 def path_cases() -> list[PathCase]:
