@@ -48,10 +48,7 @@ def _decoding_settings(args: argparse.Namespace, gen, steps: int) -> dict:
 
 
 def run_eval_generation(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
-    from training.eval.protocol import evaluate_generation
+    from training.eval.protocol import evaluate_generation, generator_fn
 
     from ..generate.decoding import DecodeOptions
 
@@ -65,18 +62,8 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise MotionInputError(str(err)) from None
 
-    def generate_fn(texts, lengths):
-        # the protocol seeds torch per repeat, so each repeat's motions can be recomputed alone (--partial)
-        seed = int(torch.randint(0, 2**31 - 1, ()))
-        feats = gen.generate_batch(texts, lengths, seed=seed, options=opts)
-        out_len = np.array([len(f) for f in feats])
-        padded = np.zeros((len(feats), out_len.max(), feats[0].shape[-1]), np.float32)
-        for i, f in enumerate(feats):
-            padded[i, :len(f)] = f
-        return padded, out_len
-
     try:
-        rows = evaluate_generation(generate_fn, args.data, args.split, evaluator, repeats=args.repeats,
+        rows = evaluate_generation(generator_fn(gen, opts), args.data, args.split, evaluator, repeats=args.repeats,
                                    mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
                                    partial=args.partial, partial_settings=_decoding_settings(args, gen, opts.steps))
     except ValueError as err:

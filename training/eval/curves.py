@@ -18,7 +18,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
@@ -32,35 +31,28 @@ def kept_checkpoints(run: Path) -> list[Path]:
 
 
 def _checkpoint_time(path: Path) -> tuple[int, float]:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    step = int(state.get("step", -1))
-    elapsed = state.get("elapsed_s")
-    if elapsed is None:  # a final model.pt: the run's last.pt has the time of the same step
-        last = torch.load(path.parent / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
-        step, elapsed = int(last["step"]), last.get("elapsed_s", float("nan"))
-    return step, float(elapsed)
+    """(step, training wall time in s) of a kept step checkpoint or a final model.pt. The file is memory-mapped,
+    so reading two numbers does not read the weights."""
+    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    info = state if "step" in state else state.get("metrics", {})
+    step, elapsed = info.get("step"), info.get("elapsed_s")
+    if step is None or elapsed is None:  # a final model.pt of an older run: its last.pt has the same step's time
+        last = torch.load(path.parent / "checkpoints" / "last.pt", map_location="cpu", weights_only=False, mmap=True)
+        step, elapsed = last["step"], last.get("elapsed_s", float("nan"))
+    return int(step), float(elapsed)
 
 
 def score_checkpoint(mask: Path, residual: Path | None, length: Path, data: str, split: str, evaluator,
                      repeats: int, seed: int) -> dict[str, float]:
     from backend.generate.decoding import DecodeOptions
     from backend.generate.generator import Generator
-    from training.eval.protocol import evaluate_generation
+    from training.eval.protocol import evaluate_generation, generator_fn
     from training.inference.torch_runtime import TorchGeneratorRuntime
 
     gen = Generator(TorchGeneratorRuntime.from_checkpoints(mask, residual, length))
     opts = DecodeOptions().resolved(gen.info).checked()
-
-    def generate_fn(texts, lengths):
-        feats = gen.generate_batch(texts, lengths, seed=int(torch.randint(0, 2**31 - 1, ())), options=opts)
-        out_len = np.array([len(f) for f in feats])
-        padded = np.zeros((len(feats), out_len.max(), feats[0].shape[-1]), np.float32)
-        for i, f in enumerate(feats):
-            padded[i, :len(f)] = f
-        return padded, out_len
-
-    rows = evaluate_generation(generate_fn, data, split, evaluator, repeats=repeats, mm_texts=0, seed=seed,
-                               progress=False)
+    rows = evaluate_generation(generator_fn(gen, opts), data, split, evaluator, repeats=repeats, mm_texts=0,
+                               seed=seed, progress=False)
     return {k: float(v) for k, v in rows["generated"].items()}
 
 

@@ -57,6 +57,27 @@ _COLUMNS = (("fid", "FID ↓", ".3g"), ("top1", "Top1 ↑", ".3f"), ("top2", "To
 _ORDER, _DIV, _MM_PICK, _MM_PAIRS, _TORCH = range(5)
 
 
+def pad_features(feats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length (T_i, D) motions -> zero-padded (B, max T, D) float32 and their lengths."""
+    lengths = np.array([len(f) for f in feats])
+    padded = np.zeros((len(feats), int(lengths.max()), feats[0].shape[-1]), np.float32)
+    for i, f in enumerate(feats):
+        padded[i, :len(f)] = f
+    return padded, lengths
+
+
+def generator_fn(generator, options) -> GenerateFn:
+    """The protocol's GenerateFn for a `backend.generate.Generator` with resolved decoding options. The
+    generation seed is drawn from torch, which the protocol seeds per repeat, so each repeat's motions can be
+    recomputed on their own (`--partial`)."""
+
+    def generate(texts: list[str], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seed = int(torch.randint(0, 2**31 - 1, ()))
+        return pad_features(generator.generate_batch(texts, lengths, seed=seed, options=options))
+
+    return generate
+
+
 def _rng(seed: int, repeat: int, purpose: int) -> np.random.Generator:
     return np.random.default_rng([seed, repeat, purpose])
 

@@ -306,7 +306,9 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         bar.close()
     metrics = _evaluate(task, model, writer, step, log_path, rank)
     if rank == 0:
-        save_model(unwrap(model), task, out / "model.pt", {"step": step, **metrics})
+        # elapsed_s: the training wall time, which curves over time read without opening last.pt
+        save_model(unwrap(model), task, out / "model.pt",
+                   {"step": step, "elapsed_s": round(elapsed_before + time.time() - started, 1), **metrics})
         plot_curves(log_path, out / "curves.png")
         writer.close()
     return {"step": step, **last_logged, **metrics}
