@@ -19,6 +19,7 @@ import numpy as np
 
 from ..motion.cleanup import clean_motion, floor_lift, rigid_fit
 from ..motion.features import features_to_joints, recover_root
+from ..motion.retarget.contacts import two_bone_ik
 from ..motion.rotations import qinv, qmul, qrot
 from ..motion.skeleton import skeleton_for_feature_dim
 from .motion import GeneratedMotion
@@ -89,6 +90,30 @@ def merge_edit(before_joints: np.ndarray, after_joints: np.ndarray, before_featu
     w = weight[:, None, None]
     region[:, sel] = kept[:, sel] + w * (after[a:b][:, sel] - kept[:, sel])
     region = rigid_fit(skeleton, region)
-    region[..., 1] += floor_lift(region, floor)[:, None]
+    if root_edited:
+        region[..., 1] += floor_lift(region, floor)[:, None]
+    else:  # lifting the body would move the joints the edit leaves alone: raise only the edited legs' feet
+        region = _lift_edited_feet(skeleton, region, sel, floor)
     out[a:b] = region
+    return out
+
+
+def _lift_edited_feet(skeleton, joints: np.ndarray, edited: np.ndarray, floor: float) -> np.ndarray:
+    """A partial edit's joints with each edited leg's foot kept above the floor by a two-bone IK of hip, knee
+    and ankle (the joints below the ankle move with it, so bone lengths hold and no other joint moves)."""
+    out = joints.copy()
+    for chain in skeleton.kinematic_chain[:2]:  # both skeletons list the two legs first: root, hip, knee, ankle, ..
+        hip, knee, ankle, below = chain[1], chain[2], chain[3], list(chain[4:])
+        if not edited[[knee, ankle, *below]].any():
+            continue
+        need = floor_lift(out[:, [ankle, *below]], floor)
+        if not need.any():
+            continue
+        upper = float(np.median(np.linalg.norm(out[:, knee] - out[:, hip], axis=-1)))  # constant after rigid_fit
+        lower = float(np.median(np.linalg.norm(out[:, ankle] - out[:, knee], axis=-1)))
+        target = out[:, ankle] + need[:, None] * np.array([0.0, 1.0, 0.0])
+        pole = out[:, knee] - 0.5 * (out[:, hip] + out[:, ankle])
+        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], target, upper, lower, pole)
+        out[:, below] += (new_ankle - out[:, ankle])[:, None]
+        out[:, knee], out[:, ankle] = new_knee, new_ankle
     return out
