@@ -245,3 +245,15 @@ def test_empty_after_filtering(tmp_path):
 def test_mean_std_size_mismatch(humanml_dataset):
     np.save(humanml_dataset.root / "Std.npy", np.ones(100, np.float32))
     _raises("Mean.npy has 263 values but Std.npy has 100", humanml_dataset.root)
+
+
+def test_a_named_id_list_in_the_folder_is_a_split_and_other_names_are_refused(humanml_dataset):
+    root = humanml_dataset.root
+    train_ids = (root / "train.txt").read_text().split()
+    (root / "test_eval.txt").write_text("\n".join(train_ids[::2]) + "\n")
+    sub = TextMotionDataset(root, "test_eval", seed=0)
+    assert {e.clip_id for e in sub.entries} <= set(train_ids[::2])
+    assert len(sub.entries) < len(TextMotionDataset(root, "train", seed=0).entries)
+    for bad in ("bogus", "../train", "train.txt"):
+        with pytest.raises(MotionInputError, match="unknown split"):
+            TextMotionDataset(root, bad)

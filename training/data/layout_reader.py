@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,13 @@ def check_root(root: str | Path) -> Path:
 
 def read_split(root: Path, split: str) -> list[str]:
     """IDs listed in `root/split.txt`, in file order, blank lines skipped."""
-    if split not in SPLITS:
-        raise MotionInputError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}", str(root))
     path = root / f"{split}.txt"
+    # besides the four standard splits, any `NAME.txt` of ids in the folder is a split (e.g. a fixed evaluation
+    # subset of test); the name must be a plain word so it cannot reach outside the folder
+    custom = re.fullmatch(r"[A-Za-z0-9_-]+", split) is not None and path.is_file()
+    if split not in SPLITS and not custom:
+        raise MotionInputError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)} or the name of a "
+                               f"NAME.txt list of ids in the dataset folder", str(root))
     if not path.is_file():
         raise MotionInputError(f"split file for {split!r} not found", str(path))
     ids = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
