@@ -2,8 +2,9 @@
 # Measure the Generator v2 campaign (scripts/campaign_v2.sh) for its model card. Every result goes under
 # $RUNS/eval as JSON; rerunning skips what exists (the protocol runs also resume per repeat via --partial).
 #   bash scripts/campaign_v2_eval.sh [part ...]   parts: split real v2_small v2_large v1 prompts curves bench
-# The protocol runs on `test_eval`, every 6th line of the corpus's test split (1,000 of 6,000 clips; the whole
-# split costs 6x the CPU time per repeat), with 5 repeats, MultiModality over 20 captions x 10 samples.
+# The protocol runs on `test_eval`, every EVAL_EVERY-th line of the corpus's test split (default 12: 500 of
+# 6,000 clips; the whole split costs 12x the CPU time per repeat), with 5 repeats, MultiModality over 20
+# captions x 10 samples. Parts are independent: two shells can run different parts side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-$HOME/mogents-runs/v2}
@@ -26,7 +27,8 @@ protocol() {  # name json [generator args...]
 
 for part in "${parts[@]}"; do
   case $part in
-    split) awk 'NR % 6 == 1' "$DATA/test.txt" > "$DATA/test_eval.txt"; wc -l "$DATA/test_eval.txt" ;;
+    split) awk -v n="${EVAL_EVERY:-12}" 'NR % n == 1' "$DATA/test.txt" > "$DATA/test_eval.txt"
+           wc -l "$DATA/test_eval.txt" ;;
     real) [[ -f "$EVAL/floor.json" ]] || $M eval generation --data "$DATA" --split test_eval \
             --evaluator "$EVALUATOR" --repeats "$REPEATS" --baseline random-train-clip --json "$EVAL/floor.json" ;;
     v2_small|v2_large) protocol "mogents-corpus-v2-${part#v2_}" "$EVAL/$part.json" --model "$RUNS/export_${part#v2_}" ;;
@@ -38,7 +40,7 @@ for part in "${parts[@]}"; do
       done ;;
     curves) .venv/bin/python -m training.eval.curves --run small="$RUNS/mask_small" --run large="$RUNS/mask_large" \
               --residual "$RUNS/residual_small/model.pt" --length "$RUNS/length/model.pt" --data "$DATA" \
-              --split test_eval --evaluator "$EVALUATOR" --every "${CURVE_EVERY:-4}" --json "$EVAL/curves.json" \
+              --split test_eval --evaluator "$EVALUATOR" --every "${CURVE_EVERY:-8}" --json "$EVAL/curves.json" \
               --png "$EVAL/curves.png" --reference "$EVAL/floor.json" ;;
     bench) $M bench generate --model "$V1" --model "$RUNS/export_small" --model "$RUNS/export_large" \
              --batch 1 --frames 196 --repeats 10 --json "$EVAL/bench.json" ;;
