@@ -19,3 +19,22 @@ def test_s_curves_are_walked_at_their_speed():
 def test_every_moving_case_keeps_to_a_plausible_speed():
     for case in cs.path_cases():
         assert path_from_points(case.points).max_speed() < 3.5, case.name
+
+
+def _row(ctl_step: float, free_step: float, **extra) -> dict:
+    return {"ctl_max_step_cm": ctl_step, "free_max_step_cm": free_step, "ctl_skate_cm_s": 0.1, "free_skate_cm_s": 0.2,
+            "ctl_bone_std_cm": 0.0, "free_bone_std_cm": 0.0, "latency_ctl_s": 0.3, "latency_free_s": 0.2, **extra}
+
+
+def test_summary_reports_the_largest_step_per_kind_with_the_keyframe_target():
+    from training.eval.control_suite import format_report, summary
+
+    paths = [_row(26.0, 27.0, pelvis_mean_cm=0.0, pelvis_max_cm=0.0)]
+    keys = [_row(12.0, 20.0, key_mean_cm=0.0, key_max_cm=0.0), _row(18.0, 9.0, key_mean_cm=0.0, key_max_cm=0.0)]
+    s = summary(paths, keys)
+    assert s["max_step_cm"]["ctl"] == 26.0 and s["max_step_cm"]["free"] == 27.0
+    assert s["max_step_cm"]["keyframes"] == {"ctl": 18.0, "free": 20.0}
+    assert s["max_step_cm"]["paths"] == {"ctl": 26.0, "free": 27.0}
+    text = format_report({"summary": s})
+    assert "| largest joint step in one frame, keyframes (cm) | 18.0 | 20.0 | <= 25 |" in text
+    assert "| largest joint step in one frame, paths (cm) | 26.0 | 27.0 | reference: unconstrained |" in text
