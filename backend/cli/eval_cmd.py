@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import MotionInputError
 
-DEFAULT_EVALUATOR = Path(__file__).resolve().parents[2] / "training" / "eval" / "checkpoints" / "evaluator_corpus.pt"
+DEFAULT_EVALUATOR = Path(__file__).resolve().parents[2] / "training" / "eval" / "checkpoints" / "evaluator_v2.pt"
 
 
 def _generator(args: argparse.Namespace):
