@@ -100,20 +100,20 @@ def merge_edit(before_joints: np.ndarray, after_joints: np.ndarray, before_featu
 
 def _lift_edited_feet(skeleton, joints: np.ndarray, edited: np.ndarray, floor: float) -> np.ndarray:
     """A partial edit's joints with each edited leg's foot kept above the floor by a two-bone IK of hip, knee
-    and ankle (the joints below the ankle move with it, so bone lengths hold and no other joint moves)."""
+    and ankle, the toe moving with the ankle (the rigid fit's bone lengths hold and no other joint moves)."""
     out = joints.copy()
-    for chain in skeleton.kinematic_chain[:2]:  # both skeletons list the two legs first: root, hip, knee, ankle, ..
-        hip, knee, ankle, below = chain[1], chain[2], chain[3], list(chain[4:])
-        if not edited[[knee, ankle, *below]].any():
+    lengths = skeleton.target_lengths  # what rigid_fit gave the region
+    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+        knee = skeleton.parents[ankle]
+        hip = skeleton.parents[knee]
+        if not edited[[knee, ankle, toe]].any():
             continue
-        need = floor_lift(out[:, [ankle, *below]], floor)
+        need = floor_lift(out[:, [ankle, toe]], floor)
         if not need.any():
             continue
-        upper = float(np.median(np.linalg.norm(out[:, knee] - out[:, hip], axis=-1)))  # constant after rigid_fit
-        lower = float(np.median(np.linalg.norm(out[:, ankle] - out[:, knee], axis=-1)))
         target = out[:, ankle] + need[:, None] * np.array([0.0, 1.0, 0.0])
         pole = out[:, knee] - 0.5 * (out[:, hip] + out[:, ankle])
-        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], target, upper, lower, pole)
-        out[:, below] += (new_ankle - out[:, ankle])[:, None]
+        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], target, lengths[knee], lengths[ankle], pole)
+        out[:, toe] += new_ankle - out[:, ankle]
         out[:, knee], out[:, ankle] = new_knee, new_ankle
     return out

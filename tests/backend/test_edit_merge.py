@@ -99,28 +99,36 @@ def test_compose_delivers_clean_joints_and_raw_on_request(gen):
     assert lengths.std(axis=0).max() < 1e-5 and clean.meta["raw"] is False and raw.meta["raw"] is True
 
 
-def test_a_leg_edit_below_the_floor_raises_only_that_leg():
+@pytest.mark.parametrize("skeleton_name", ["smpl22", "kit21"])
+def test_a_leg_edit_below_the_floor_raises_only_that_leg(skeleton_name):
     """The floor pass of a partial edit bends the edited leg (two-bone IK) instead of lifting the whole body,
-    so every joint outside the edit stays exact and the bones keep their lengths."""
+    so every joint outside the edit stays exact and the bones keep their lengths (both skeletons, whose leg
+    chains differ: KIT's hip bone sits below an extra pelvis joint)."""
     from backend.generate.finish import merge_edit
     from backend.motion.cleanup import rigid_fit
+    from backend.motion.skeleton import KIT21
 
-    rest = np.zeros((22, 3))
-    for j in range(1, 22):
-        rest[j] = rest[SMPL22.parents[j]] + SMPL22.rest_offsets[j]
-    rest[:, 1] -= rest[:, 1].min()  # feet on the floor
-    before = rigid_fit(SMPL22, np.repeat(rest[None], 40, axis=0))  # the delivered input is rigid already
-    before[..., 1] -= before[..., 1].min()
+    sk = SMPL22 if skeleton_name == "smpl22" else KIT21
+    n = sk.num_joints
+    rest = np.zeros((n, 3))
+    for j in range(1, n):
+        rest[j] = rest[sk.parents[j]] + sk.rest_offsets[j]
+    before = rigid_fit(sk, np.repeat(rest[None], 40, axis=0))  # the delivered input is rigid already
+    before[..., 1] -= before[..., 1].min()  # feet on the floor
     after = before.copy()
-    leg = resolve_selection(SMPL22, parts=["left_leg"])
+    ankle, toe = sk.feet_left
+    knee = sk.parents[ankle]
+    # the leg part holding that foot (KIT's part names and feet_left disagree on which side is left)
+    leg = next(sel for sel in (resolve_selection(sk, parts=[part]) for part in ("left_leg", "right_leg"))
+               if {knee, ankle, toe} <= set(sel))
     sink = 0.06 * np.sin(np.linspace(0, np.pi, 40))  # the edited leg dips up to 6 cm into the floor
-    after[:, [j for j in leg if j != 1], 1] -= sink[:, None]
-    feats = np.zeros((40, 263))
+    after[:, [knee, ankle, toe], 1] -= sink[:, None]
+    feats = np.zeros((40, 263 if sk is SMPL22 else 251))
     out = merge_edit(before, after, feats, feats, (5, 35), leg)
-    others = [j for j in range(22) if j not in leg]
+    others = [j for j in range(n) if j not in leg]
     np.testing.assert_allclose(out[:, others], before[:, others], atol=1e-9)  # exact up to rounding
     assert out[..., 1].min() >= -1e-9  # nothing below the floor
-    assert (before[5:35, 10, 1] - 1e-3 > (after[5:35, 10, 1])).any()  # the input did go below
+    assert (after[5:35, toe, 1] < -1e-3).any()  # the input did go below
     for j in leg:
-        bone = np.linalg.norm(out[:, j] - out[:, SMPL22.parents[j]], axis=-1)
+        bone = np.linalg.norm(out[:, j] - out[:, sk.parents[j]], axis=-1)
         np.testing.assert_allclose(bone, bone[0], atol=1e-9)

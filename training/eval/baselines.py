@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .protocol import pad_features
+
 
 def random_train_clip(dataset_root: str | Path, split: str = "train"):
     """A `generate_fn(texts, lengths)` for the protocol that returns random real clips of `split`; it draws
@@ -35,10 +37,6 @@ def random_train_clip(dataset_root: str | Path, split: str = "train"):
             take = min(int(n), len(f))
             start = int(torch.randint(0, len(f) - take + 1, ()))
             out.append(f[start:start + take])
-        out_len = np.array([len(f) for f in out])
-        padded = np.zeros((len(out), out_len.max(), out[0].shape[-1]), np.float32)
-        for i, f in enumerate(out):
-            padded[i, :len(f)] = f
-        return padded, out_len
+        return pad_features(out)
 
     return generate_fn

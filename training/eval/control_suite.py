@@ -213,6 +213,11 @@ def _mean(rows: list[dict], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
 
 
+def _largest_step(rows: list[dict]) -> dict:
+    """The largest per-frame joint step (cm) over the rows, constrained and unconstrained."""
+    return {side: float(max(r[f"{side}_max_step_cm"] for r in rows)) for side in ("ctl", "free")}
+
+
 def summary(paths: list[dict], keys: list[dict]) -> dict:
     out = {}
     if paths:
@@ -223,14 +228,12 @@ def summary(paths: list[dict], keys: list[dict]) -> dict:
                             "key_max_cm": float(max(r["key_max_cm"] for r in keys))}
     rows = paths + keys
     if rows:
-        out["max_step_cm"] = {"ctl": float(max(r["ctl_max_step_cm"] for r in rows)),
-                              "free": float(max(r["free_max_step_cm"] for r in rows))}
+        out["max_step_cm"] = _largest_step(rows)
         # the 25 cm target is the keyframe one (a fill between keys must not jump); along a fast path a running
         # foot legitimately moves more than that in a frame, so paths are compared with unconstrained motion
         for kind, part in (("paths", paths), ("keyframes", keys)):
             if part:
-                out["max_step_cm"][kind] = {"ctl": float(max(r["ctl_max_step_cm"] for r in part)),
-                                            "free": float(max(r["free_max_step_cm"] for r in part))}
+                out["max_step_cm"][kind] = _largest_step(part)
         for k in ("skate_cm_s", "bone_std_cm"):
             out[k] = {"ctl": _mean(rows, f"ctl_{k}"), "free": _mean(rows, f"free_{k}")}
         out["latency_s"] = {"ctl": _mean(rows, "latency_ctl_s"), "free": _mean(rows, "latency_free_s")}
