@@ -14,6 +14,8 @@ EVALUATOR=${EVALUATOR:-$RUNS/evaluator/model.pt}
 V1=${V1:-backend/models/generator_v1}
 REPEATS=${REPEATS:-5}
 M=".venv/bin/mogents"
+THREADS_ARG=()  # EVAL_THREADS=N: ONNX Runtime threads per evaluation (two parts side by side: 1 each)
+[[ -n "${EVAL_THREADS:-}" ]] && THREADS_ARG=(--threads "$EVAL_THREADS")
 mkdir -p "$EVAL"
 parts=("$@")
 [[ ${#parts[@]} -gt 0 ]] || parts=(split real v2_small v2_large v1 prompts curves bench)
@@ -22,7 +24,7 @@ protocol() {  # name json [generator args...]
   local name=$1 out=$2; shift 2
   [[ -f "$out" ]] && { echo "[eval] $out exists"; return; }
   $M eval generation --data "$DATA" --split test_eval --evaluator "$EVALUATOR" --repeats "$REPEATS" \
-    --mm-texts 20 --mm-samples 10 --name "$name" --partial "$out.partial" --json "$out" "$@"
+    --mm-texts 20 --mm-samples 10 --name "$name" --partial "$out.partial" --json "$out" "${THREADS_ARG[@]}" "$@"
 }
 
 for part in "${parts[@]}"; do
@@ -35,8 +37,9 @@ for part in "${parts[@]}"; do
     v1) protocol "mogents-corpus-small (v1)" "$EVAL/v1.json" --model "$V1" ;;
     prompts)
       for size in small large; do
+        [[ -f "$RUNS/export_$size/generator.json" ]] || continue
         [[ -f "$EVAL/prompts_$size.json" ]] || $M eval prompts --model "$RUNS/export_$size" --seeds 3 \
-          --corpus "$DATA" --json "$EVAL/prompts_$size.json" --quiet
+          --corpus "$DATA" --json "$EVAL/prompts_$size.json" --quiet "${THREADS_ARG[@]}"
       done ;;
     curves) .venv/bin/python -m training.eval.curves --run small="$RUNS/mask_small" --run large="$RUNS/mask_large" \
               --residual "$RUNS/residual_small/model.pt" --length "$RUNS/length/model.pt" --data "$DATA" \

@@ -199,9 +199,10 @@ def run_eval_prompts(args: argparse.Namespace) -> int:
     gen = _generator(args)
 
     def generate(text: str, seconds: float | None, seed: int):
-        return gen.generate(text, seconds=seconds, seed=seed)[0].joints
+        return gen.generate(text, seconds=seconds, seed=seed, raw=args.raw)[0].joints
 
     result = run_suite(generate, seeds=args.seeds, groups=groups, progress=not args.quiet)
+    result["raw"] = bool(args.raw)
     corpus = corpus_quality(args.corpus) if args.corpus else None
     if corpus:
         result["corpus_quality"] = corpus
@@ -239,7 +240,7 @@ def run_eval_control(args: argparse.Namespace) -> int:
         raise MotionInputError(f"unknown prompt groups {sorted(set(groups) - set(GROUPS))}; known: {GROUPS}")
     from ..generate.loader import load_generator
 
-    gen = load_generator(args.model, args.device)
+    gen = load_generator(args.model, args.device, threads=args.threads)
     gen.generate("a person walks forward", 2.0, 0)  # warm-up, so the first row's latency is not the load
     kept: dict = {}
     paths = cs.run_paths(gen, args.seeds, keep=kept)
@@ -280,6 +281,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="save each finished repeat here and continue from it when rerun with the same settings")
     g.add_argument("--name", default="generated", help="row name in the table")
     g.add_argument("--json", help="also write the rows as JSON")
+    g.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
     g.set_defaults(func=run_eval_generation)
     pr = esub.add_parser("prompts", help="prompt suite: does the motion do what the prompt says (pass rate per group)")
     pr.add_argument("--model", help="generator folder (default: the shipped model)")
@@ -290,6 +292,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--corpus", help="dataset folder: also report the physical-quality figures of its test clips")
     pr.add_argument("--json", help="also write every prompt's result as JSON")
     pr.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
+    pr.add_argument("--raw", action="store_true",
+                    help="check the model's own joints instead of the animation-ready ones (the default)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=run_eval_prompts)
     ed = esub.add_parser("edits", help="edit suite: arm and leg edits over walks, jogs and standing follow the "
@@ -313,6 +317,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--groups", default="basic,direction,speed,layered",
                    help="prompt groups for the prompt checks (comma-separated)")
     c.add_argument("--json", help="also write every row as JSON")
+    c.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
     c.add_argument("--png", help="top view of the pelvis over four requested paths (PNG)")
     c.set_defaults(func=run_eval_control)
     v = esub.add_parser("vq", help="VQ-VAE reconstruction: MPJPE (root-aligned, mm) and FID")

@@ -225,7 +225,7 @@ def test_cli_eval_generation_continues_a_partial_run(corpus, trained, tmp_path, 
 
     part, out = tmp_path / "partial.json", tmp_path / "rows.json"
     base = ["eval", "generation", "--data", str(corpus), "--split", "train", "--evaluator",
-            str(trained[1] / "model.pt"), "--mm-texts", "0", "--steps", "2", "--partial", str(part)]
+            str(trained[1] / "model.pt"), "--mm-texts", "0", "--threads", "1", "--steps", "2", "--partial", str(part)]
     assert main([*base, "--repeats", "1"]) == 0
     first = json.loads(part.read_text())
     assert len(first["generated"]) == 1 and first["settings"]["steps"] == 2

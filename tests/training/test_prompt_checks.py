@@ -146,3 +146,22 @@ def test_checks_pass_on_corpus_clips_of_the_family_they_test(family):
         joints = features_to_joints(joints_to_features(clip.joints)[0])
         passed.append(CALIBRATION[family](clip.actions[0].params)(joints).passed)
     assert np.mean(passed) >= 0.8, passed
+
+
+def test_cli_eval_prompts_checks_clean_and_raw_output(tmp_path):
+    """`mogents eval prompts` on the shipped model: the default checks the animation-ready joints (one rigid
+    skeleton), `--raw` the model's own, so the two runs differ where the clean-up acts."""
+    import json
+
+    from backend.cli.main import main
+
+    runs = {}
+    for name, extra in (("clean", []), ("raw", ["--raw"])):
+        out = tmp_path / f"{name}.json"
+        assert main(["eval", "prompts", "--groups", "basic", "--seeds", "1", "--threads", "1", "--quiet",
+                     "--json", str(out), *extra]) == 0
+        runs[name] = json.loads(out.read_text())
+    assert runs["clean"]["raw"] is False and runs["raw"]["raw"] is True
+    clean, raw = runs["clean"]["groups"]["basic"], runs["raw"]["groups"]["basic"]
+    assert clean["prompts"] == raw["prompts"] >= 10
+    assert clean["bone_std_cm"] <= 0.05 < raw["bone_std_cm"]
