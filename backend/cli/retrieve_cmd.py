@@ -267,7 +267,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = actions.add_parser("add", help="add the motions of a folder or file (.bvh, .npy, .npz, HumanML3D layout); "
                                        "exits 1 when some files could not be read")
     a.add_argument("path", help="folder (searched recursively) or file")
-    a.add_argument("--split", help="for a HumanML3D-layout folder: add only this split (train, val, test, all)")
+    a.add_argument("--split", help="for a HumanML3D-layout folder: add only this split "
+                                   "(train, val, test, all, or another SPLIT.txt)")
     a.add_argument("--json", action="store_true", help="print the report as JSON")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--reembed", action="store_true", help="re-embed the library first if another model built it")
@@ -279,7 +280,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "files could not be read")
     b.add_argument("sources", nargs="+", metavar="SRC", help="folders (searched recursively) or files")
     b.add_argument("--out", required=True, help="index folder to create or extend")
-    b.add_argument("--split", help="for HumanML3D-layout folders: only this split (train, val, test, all)")
+    b.add_argument("--split", help="for HumanML3D-layout folders: only this split "
+                                   "(train, val, test, all, or another SPLIT.txt)")
     b.add_argument("--reembed", action="store_true", help="extend an index embedded with another model")
     b.add_argument("--json", action="store_true", help="print the reports as JSON")
     b.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from .motion_values import check_motion_values
 FPS = SMPL22.fps
 MOTION_SUFFIXES = (".bvh", ".npy", ".npz")
 LAYOUT_SPLITS = ("train", "val", "test", "all")
+SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_SOURCE_BYTES = 512 << 20     # a 30-minute 120 fps BVH take of a 60-bone rig is about 300 MB
 MAX_SIDECAR_BYTES = 1 << 20      # captions
 _CHUNK = 1 << 20
@@ -68,11 +70,15 @@ def is_library(folder: Path) -> bool:
 
 def _layout_sources(root: Path, split: str | None) -> list[MotionSource]:
     if split is not None:
-        if split not in LAYOUT_SPLITS:
-            raise MotionInputError(f"unknown split {split!r}; choose one of {', '.join(LAYOUT_SPLITS)}", str(root))
+        # any split file of the folder (train/val/test/all or a custom one such as test_eval); the name is a
+        # plain word so it cannot reach outside the folder
+        if not SPLIT_NAME.fullmatch(split):
+            raise MotionInputError(f"a split is a name like {', '.join(LAYOUT_SPLITS)}, got {split!r}", str(root))
         listing = root / f"{split}.txt"
         if not listing.is_file():
-            raise MotionInputError(f"split file for {split!r} not found", str(listing))
+            have = sorted(f.stem for f in root.glob("*.txt") if SPLIT_NAME.fullmatch(f.stem))
+            raise MotionInputError(f"split file for {split!r} not found; this folder has: {', '.join(have) or 'none'}",
+                                   str(listing))
         ids = [ln.strip().removesuffix(".npy") for ln in listing.read_text(encoding="utf-8").splitlines()]
         ids = [i for i in ids if i]
     else:

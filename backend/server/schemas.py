@@ -160,8 +160,10 @@ class RetrieveRequest(StrictModel):
 
 class LibraryAddRequest(StrictModel):
     folder: str = Field(min_length=1, max_length=4096, description="folder (or file) on the server's machine")
-    split: Literal["train", "val", "test", "all"] | None = Field(
-        None, description="for a HumanML3D-layout folder: add only this split")
+    split: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="for a HumanML3D-layout folder: add only this split (train, val, test, all or any SPLIT.txt "
+                    "the folder has)")
 
 
 class DetectRequest(StrictModel):

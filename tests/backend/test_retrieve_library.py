@@ -219,8 +219,10 @@ def test_bad_paths_raise_before_anything_changes(tmp_path, sources, runtime):
     empty.mkdir()
     with pytest.raises(MotionInputError, match="no .bvh"):
         library.add_folder(empty, runtime)
-    with pytest.raises(MotionInputError, match="unknown split"):
+    with pytest.raises(MotionInputError, match="split file for 'holdout' not found; this folder has: .*test"):
         library.add_folder(sources[1]["layout"], runtime, split="holdout")
+    with pytest.raises(MotionInputError, match="a split is a name"):  # no path reaches outside the folder
+        library.add_folder(sources[1]["layout"], runtime, split="../test")
     with pytest.raises(MotionInputError, match="HumanML3D-layout"):
         library.add_folder(sources[1]["joints"].parent, runtime, split="test")
     assert not library.folder.exists()
@@ -420,3 +422,12 @@ def test_default_folder_is_under_mogents_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MOGENTS_HOME", str(tmp_path / "home"))
     assert MotionLibrary().folder == tmp_path / "home" / "library"
     assert MotionLibrary().info()["entries"] == 0
+
+
+def test_a_custom_split_file_of_the_layout_is_read(tmp_path, sources, runtime):
+    layout = tmp_path / "layout"
+    shutil.copytree(sources[1]["layout"], layout)
+    ids = (layout / "test.txt").read_text().split()[:1] + (layout / "train.txt").read_text().split()[:1]
+    (layout / "test_eval.txt").write_text("\n".join(ids) + "\n")  # e.g. every 12th test line, as the v2 eval uses
+    report = MotionLibrary(tmp_path / "lib").add_folder(layout, runtime, split="test_eval")
+    assert sorted(e.name for e in report.added) == sorted(ids)

@@ -83,7 +83,7 @@ ROUTES: dict[str, tuple[dict, list[str], dict[str, list]]] = {
         "text": ["", "   ", 5, "x" * 2001, []], "k": [0, -1, 1001, 1.5, *BAD_NUMBERS],
         "motion": BAD_MOTIONS[1:], "video": [{"data": "!!!"}, {"data": ""}, "x", 5, {"data": "AAAA"}]}),
     "/v1/library/add": ({"folder": "/nonexistent/motions"}, ["folder"], {
-        "folder": ["", 5, None, "x" * 5000, "\x00"], "split": ["nope", 5]}),
+        "folder": ["", 5, None, "x" * 5000, "\x00"], "split": ["../test", "x" * 70, "", 5]}),
 }
 
 
