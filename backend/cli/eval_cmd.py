@@ -224,7 +224,7 @@ def run_eval_edits(args: argparse.Namespace) -> int:
     from ..generate.loader import load_generator
 
     gen = load_generator(args.model, args.device, threads=args.threads)
-    result = es.run_suite(gen, seeds=args.seeds, cases=cases, progress=not args.quiet)
+    result = es.run_suite(gen, seeds=args.seeds, cases=cases, progress=not args.quiet, method=args.method)
     print(es.format_report(result))
     if args.json:
         es.write_json(result, args.json)
@@ -304,6 +304,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ed.add_argument("--cases", help="comma-separated case names (default: all)")
     ed.add_argument("--json", help="also write every case's result as JSON")
     ed.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: all cores)")
+    ed.add_argument("--method", default="auto", choices=("auto", "inpaint", "transplant"),
+                    help="edit method, as `mogents edit --method`")
     ed.add_argument("--quiet", action="store_true", help="no progress bar")
     ed.set_defaults(func=run_eval_edits)
     c = esub.add_parser("control", help="paths and keyframes: pelvis/keyed-joint error, seams, skating, bone "

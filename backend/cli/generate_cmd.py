@@ -124,7 +124,8 @@ def run_edit(args: argparse.Namespace) -> int:
     if constraints is not None:
         constraints.checked(len(motion.features))
     edited, report = gen.edit(motion, args.prompt, frames, selection, args.seed, _options(args),
-                              progress=_progress(args.quiet), raw=args.raw, constraints=constraints)
+                              progress=_progress(args.quiet), raw=args.raw, constraints=constraints,
+                              method=args.method)
     _write([edited], paths, args.quiet)
     _report_control([edited], args.quiet)
     print(json.dumps(report.to_dict()))
@@ -181,6 +182,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--joints", help="comma-separated joint names, e.g. r_shoulder,r_elbow,r_wrist")
     p.add_argument("--part", help="comma-separated parts: left_arm, right_arm, left_leg, right_leg, torso, head, "
                                   "arms, legs, upper_body, lower_body, spine")
+    p.add_argument("--method", default="auto", choices=("auto", "inpaint", "transplant"),
+                   help="auto (default): body-part edits carry the selected joints of a whole-body motion "
+                        "generated for the prompt onto the input (transplant); edits with the root regenerate "
+                        "its tokens in place (inpaint)")
     _common(p)
     p.set_defaults(func=run_edit)
 

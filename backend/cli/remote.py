@@ -117,14 +117,15 @@ class RemoteGenerator:
 
     def edit(self, motion, prompt: str, frames: tuple[int, int] | None = None, joints: list[int] | None = None,
              seed: int = 0, options=None, blend: int | None = None, progress: Progress | None = None,
-             raw: bool = False, constraints=None) -> tuple:
+             raw: bool = False, constraints=None, method: str = "auto") -> tuple:
         from dataclasses import fields
 
         from ..generate.generator import EditReport
 
         names = [self.skeleton.joint_names[j] for j in joints] if joints else None
         body = {"motion": _motion_json(motion), "prompt": prompt, "frames": list(frames) if frames else None,
-                "joints": names, "seed": seed, "raw": raw, **self._options(options), **self._control(constraints)}
+                "joints": names, "seed": seed, "raw": raw, "method": method, **self._options(options),
+                **self._control(constraints)}
         result = self._run("/v1/edit", body, progress)
         report = result["report"]
         known = {f.name for f in fields(EditReport)}

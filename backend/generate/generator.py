@@ -23,6 +23,7 @@ from .decoding import DecodeOptions, RowGroupRandom, decode_motion_features
 from .finish import delivered_joints, finish, merge_edit
 from .motion import GeneratedMotion
 from .regions import check_frames, feature_mask, paste, token_region
+from .transplant import resolve_method, transplant_features
 
 MIN_SECONDS, MAX_SECONDS = 0.5, 10.0
 MAX_PROMPT_CHARS = 500
@@ -169,8 +170,14 @@ class Generator:
     def edit(self, motion: GeneratedMotion, prompt: str, frames: tuple[int, int] | None = None,
              joints: list[int] | None = None, seed: int = 0, options: DecodeOptions | None = None,
              blend: int | None = None, progress: Progress | None = None,
-             raw: bool = False, constraints: Constraints | None = None) -> tuple[GeneratedMotion, EditReport]:
+             raw: bool = False, constraints: Constraints | None = None,
+             method: str = "auto") -> tuple[GeneratedMotion, EditReport]:
         """Regenerate `joints` (default all) over feature frames [a, b) (default all) from `prompt`.
+
+        `method`: 'inpaint' regenerates the selected joints' tokens with the rest of the motion known;
+        'transplant' (`transplant.py`) generates the prompt over the region as a whole-body motion and carries
+        the selected joints onto the input's body; 'auto' (default) transplants body-part edits and inpaints
+        edits that include the root.
 
         `blend` is the length in frames of the ramps that join the edit to the kept motion; by default
         (`auto_blend`) it grows with the pose gap at the borders, so a very different action is eased in.
@@ -193,24 +200,33 @@ class Generator:
         joints = sorted(set(joints)) if joints else list(range(nj))
         if any(not 0 <= j < nj for j in joints):
             raise MotionInputError(f"joint indices must be in 0..{nj - 1}")
+        try:
+            method = resolve_method(method, joints, nj)
+        except ValueError as err:
+            raise MotionInputError(str(err)) from None
         opts = (options or DecodeOptions()).resolved(self.info).checked()
         tf = self.info.time_factor
         rows = -(-total // tf)
         if rows > self.info.max_tokens:
             raise MotionInputError(f"the motion has {total} frames; editing works on up to {self.info.max_frames}")
-        padded = np.concatenate([feats, np.repeat(feats[-1:], rows * tf - total, axis=0)])
-        known = self.runtime.encode_motion(self.info.normalize(padded)[None])
-        editable = token_region(self.info, (a, b), joints, nj, rows)[None]
         rng = np.random.default_rng(seed)
         text = self.runtime.encode_text([text_prompt])
-        lengths = np.array([rows], np.int64)
-        generated = decode_motion_features(self.runtime, text, lengths, opts, rng, known, editable,
-                                           progress)[0][:total]
+        if method == "transplant":
+            region_rows = np.array([max(-(-(b - a) // tf), 1)], np.int64)
+            donor = decode_motion_features(self.runtime, text, region_rows, opts, rng, progress=progress)[0]
+            generated = transplant_features(feats, donor, (a, b), joints, self.skeleton)
+        else:
+            padded = np.concatenate([feats, np.repeat(feats[-1:], rows * tf - total, axis=0)])
+            known = self.runtime.encode_motion(self.info.normalize(padded)[None])
+            editable = token_region(self.info, (a, b), joints, nj, rows)[None]
+            lengths = np.array([rows], np.int64)
+            generated = decode_motion_features(self.runtime, text, lengths, opts, rng, known, editable,
+                                               progress)[0][:total]
         if blend is None:
             blend = auto_blend(feats, generated, (a, b), joints)
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
-            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend})
+            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend, "method": method})
         before, meta, scale = delivered_joints(feats, self.info.fps, raw)
         after, meta, _ = delivered_joints(result.features, self.info.fps, raw, root_scale=scale)
         if not raw:

@@ -115,6 +115,9 @@ class EditRequest(DecodeParams, ControlParams):
         None, description="feature frames [a, b) to regenerate (default: all)")
     joints: list[Name] | None = Field(None, max_length=64, description="joint names, e.g. r_wrist")
     part: list[Name] | Name | None = Field(None, description="body parts, e.g. right_arm")
+    method: Literal["auto", "inpaint", "transplant"] = Field(
+        "auto", description="auto: body-part edits carry the selected joints of a whole-body motion generated for "
+                            "the prompt onto the input (transplant); edits with the root regenerate in place (inpaint)")
     seed: Seed = 0
     stream: bool = False
     raw: bool = Field(False, description="the model's own joints; default: animation-ready (rigid skeleton, "

@@ -147,7 +147,8 @@ class Services:
 
         def work(job: Job) -> dict:
             edited, report = gen.edit(motion, req.prompt, frames, selection, req.seed, options,
-                                      progress=job.progress, raw=req.raw, constraints=constraints)
+                                      progress=job.progress, raw=req.raw, constraints=constraints,
+                                      method=req.method)
             return {"motion": edited, "report": report.to_dict()}
         return work
 

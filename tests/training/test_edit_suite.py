@@ -235,7 +235,7 @@ class _WavingGenerator:
         frames = int(seconds * 20)
         return [_Motion(_walk(frames) if "walks" in prompt or "jogs" in prompt else _stand(frames))]
 
-    def edit(self, motion, prompt, frames, joints, seed=0):
+    def edit(self, motion, prompt, frames, joints, seed=0, method="auto"):
         out = _wave(motion.joints, frames)
         if self.leak:
             out[frames[1] + 2, 0, 0] += 0.05

@@ -174,7 +174,8 @@ def select_cases(names: list[str] | None) -> list[EditCase]:
     return [known[n] for n in names]
 
 
-def run_suite(gen, seeds: int = 2, cases: list[EditCase] | None = None, progress: bool = True) -> dict:
+def run_suite(gen, seeds: int = 2, cases: list[EditCase] | None = None, progress: bool = True,
+              method: str = "auto") -> dict:
     """Every case with seeds 0..seeds-1 on a `backend.generate.generator.Generator`: the base motion is generated
     with the seed, then edited with it (cleaned joints, as `mogents generate` / `mogents edit` deliver them)."""
     from tqdm import tqdm
@@ -193,7 +194,7 @@ def run_suite(gen, seeds: int = 2, cases: list[EditCase] | None = None, progress
                 base = BASES[case.base]
                 bases[key] = gen.generate(base.prompt, seconds=base.seconds, seed=seed)[0]
             motion = bases[key]
-            edited, report = gen.edit(motion, case.prompt, case.frames, joints, seed=seed)
+            edited, report = gen.edit(motion, case.prompt, case.frames, joints, seed=seed, method=method)
             results.append({"seed": seed, **judge(case, motion.joints, edited.joints, joints),
                             "edit_report": report.to_dict()})
         rows.append({"case": case.name, "base": case.base, "base_prompt": BASES[case.base].prompt,
@@ -203,7 +204,7 @@ def run_suite(gen, seeds: int = 2, cases: list[EditCase] | None = None, progress
                      "prompt_pass_rate": float(np.mean([r["prompt_passed"] for r in results])),
                      "untouched_rate": float(np.mean([r["untouched"]["passed"] for r in results])),
                      "seeds": results})
-    return summarise(rows, seeds)
+    return {**summarise(rows, seeds), "method": method}
 
 
 def summarise(rows: list[dict], seeds: int) -> dict:
