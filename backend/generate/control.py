@@ -38,7 +38,7 @@ from ..motion.cleanup import CleanupOptions, clean_joints, cleanup_inputs, plant
 from ..motion.constraints import Constraints
 from ..motion.features import FeatureLayout, features_to_joints, joints_to_features, recover_root
 from ..motion.keyframe_fit import body_forward, fit_keyframes, key_turn_track, keyframe_errors, root_offset_track
-from ..motion.paths import PathWarp, apply_warp, path_errors, plan_warp, plant_feet, turn_y, yaw_of
+from ..motion.paths import PathWarp, apply_warp, path_errors, plan_warp, plant_feet, scale_strides, turn_y, yaw_of
 from ..motion.rotations import qinv, qrot
 from ..motion.skeleton import Skeleton
 from .decoding import DecodeOptions, decode_base, decode_features, decode_motion_features, decode_residual
@@ -105,6 +105,7 @@ def corrected(skeleton: Skeleton, joints: np.ndarray, forward: np.ndarray, const
         warp = plan_warp(joints[:, 0][:, [0, 2]], yaw_of(forward), path, fps)
         joints = apply_warp(joints, warp)
         forward = turn_y(forward, warp.turn)
+        joints = scale_strides(skeleton, joints, warp, forward, fps)
         target = warp.target
     if constraints.keyframes is not None:
         joints = fit_keyframes(skeleton, joints, constraints.keyframes, forward)

@@ -107,6 +107,52 @@ def apply_warp(joints: np.ndarray, warp: PathWarp) -> np.ndarray:
     return out
 
 
+STRIDE_LIMIT = 1.5     # the most a warp's speed-up lengthens (or its slow-down shortens) the strides
+STRIDE_SMOOTH = 5.0    # frames: Gaussian sigma of the speed tracks the stride factor comes from
+
+
+def stride_factor(warp: PathWarp, fps: float) -> np.ndarray:
+    """(T,) how much faster the warp moves the pelvis than the motion's own gait (1 where either stands)."""
+    def speed(track):
+        smooth = ndimage.gaussian_filter1d(track, STRIDE_SMOOTH, axis=0, mode="nearest")
+        return _speed_and_yaw(smooth, fps)[0]
+    own, asked = speed(warp.source), speed(warp.target)
+    walking = (own > MOVING) & (asked > MOVING)
+    ratio = np.where(walking, asked / np.maximum(own, 1e-9), 1.0)
+    return np.clip(ndimage.gaussian_filter1d(ratio, STRIDE_SMOOTH, mode="nearest"), 1 / STRIDE_LIMIT, STRIDE_LIMIT)
+
+
+def scale_strides(skeleton, joints: np.ndarray, warp: PathWarp, forward: np.ndarray, fps: float) -> np.ndarray:
+    """Warped joints (T, J, 3) whose legs take strides as long as the new pace needs.
+
+    A warp that carries a walk faster than it steps leaves the planted foot sliding at the difference (the v2
+    model walks about 0.8 m/s; a path asking 1.3 m/s slid the stance feet at 0.5 m/s). The feet's offsets from the
+    pelvis along the direction of travel are scaled by `stride_factor`, so a stance foot moves back under the body
+    at the new pace and stays put on the ground; the knees are re-solved by two-bone IK (hips, pelvis and upper
+    body untouched; a foot beyond reach gets a straight leg towards it)."""
+    from .retarget.contacts import two_bone_ik
+
+    factor = stride_factor(warp, fps)
+    if np.abs(factor - 1.0).max() < 1e-3:
+        return joints.copy()
+    out = np.asarray(joints, np.float64).copy()
+    vel = np.gradient(ndimage.gaussian_filter1d(warp.target, STRIDE_SMOOTH, axis=0, mode="nearest"), axis=0)
+    travel = np.zeros((len(out), 3))
+    travel[:, [0, 2]] = vel / np.maximum(np.linalg.norm(vel, axis=1, keepdims=True), 1e-9)
+    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+        knee = skeleton.parents[ankle]
+        hip = skeleton.parents[knee]
+        upper = float(np.linalg.norm(out[:, knee] - out[:, hip], axis=-1).mean())
+        lower = float(np.linalg.norm(out[:, ankle] - out[:, knee], axis=-1).mean())
+        along = np.einsum("ti,ti->t", out[:, ankle] - out[:, 0], travel)
+        shift = ((factor - 1.0) * along)[:, None] * travel
+        toe_vec = out[:, toe] - out[:, ankle]
+        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], out[:, ankle] + shift, upper, lower, forward)
+        out[:, knee], out[:, ankle] = new_knee, new_ankle
+        out[:, toe] = new_ankle + toe_vec
+    return out
+
+
 def path_errors(joints: np.ndarray, path: PathConstraint, fps: float) -> np.ndarray:
     """Pelvis ground distance (m) to the path at each frame inside its span."""
     inside, wanted = path.sample(len(joints), fps)
@@ -117,6 +163,7 @@ def path_errors(joints: np.ndarray, path: PathConstraint, fps: float) -> np.ndar
 
 FOOT_DOWN = 0.04      # m over a foot joint's resting level: the foot is on the ground
 STAND_SPEED = 1.5     # m/s: a grounded foot slower than this stands; faster, it is a low swing
+CARRIED_SPEED = 0.5   # m/s: a grounded foot this close to the pelvis' velocity is carried along; it stands too
 STRIDE = 0.2          # m: a planted foot steps once the motion has carried its place this far from it
 STEP_PER_FRAME = 0.15  # m: average travel per frame of a step (its length sets its frames, 3..MAX_STEP)
 MAX_STEP = 10         # frames
@@ -125,6 +172,9 @@ MIN_LIFT = 0.035      # m: a step is a step (off the ground), not a slide
 CATCH_UP = 0.06       # m per frame a released foot gains on the motion's own (swinging) foot
 LEG_REACH = 0.95      # share of the leg's length a planted ankle may be from the hip before the foot steps
 OVERSTRETCH = 0.05    # m past that (or past the motion's own straight leg) a foot steps even if the other is up
+LEAD_TIME = 0.15      # s: a step lands where the motion carries its foot this much later (a carried foot lands
+                      # ahead, as a walker's does, instead of under the body; a still foot lands where it is)
+MAX_LEAD = 0.5        # m
 
 
 def _ease(u: float) -> float:
@@ -140,6 +190,27 @@ class _Foot:
     end: int = 0
     origin: np.ndarray | None = None
     landing: np.ndarray | None = None
+
+
+def _lead(foot: np.ndarray, t: int, fps: float) -> np.ndarray:
+    """(3,) ground offset a step adds to its landing: the foot's own recent velocity over LEAD_TIME (zero for a foot
+    the motion keeps still, about a quarter stride for one the body carries at walking pace)."""
+    back = max(t - 3, 0)
+    if t <= back:
+        return np.zeros(3)
+    velocity = (foot[t, 0] - foot[back, 0]) / (t - back)
+    lead = np.array([velocity[0], 0.0, velocity[2]]) * LEAD_TIME * fps
+    size = float(np.linalg.norm(lead))
+    return lead * (MAX_LEAD / size) if size > MAX_LEAD else lead
+
+
+def _reachable(lead: np.ndarray, ankle: np.ndarray, hip: np.ndarray, reach: float) -> np.ndarray:
+    """The lead shortened (in quarters) until the landed ankle is within the leg's reach of the hip, so a step
+    never lands where the next frame would step again."""
+    for share in (1.0, 0.75, 0.5, 0.25):
+        if np.linalg.norm(hip - (ankle + share * lead)) <= reach:
+            return share * lead
+    return np.zeros(3)
 
 
 def _arrive(foot: np.ndarray, stand: np.ndarray, keyed: np.ndarray) -> np.ndarray:
@@ -197,7 +268,10 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
         down = (height < rest + FOOT_DOWN).any(axis=1)
         speed = np.linalg.norm(np.gradient(foot.mean(axis=1)[:, [0, 2]], axis=0), axis=1) * fps
         keyed = np.sort(np.asarray((anchors or {}).get(side, []), int))
-        stand = down & (speed < STAND_SPEED)
+        # a low foot that moves with the pelvis is carried (a gliding gait), not swung: it stands too
+        carried = np.linalg.norm(np.gradient(foot.mean(axis=1)[:, [0, 2]] - joints[:, 0][:, [0, 2]], axis=0),
+                                 axis=1) * fps < CARRIED_SPEED
+        stand = down & ((speed < STAND_SPEED) | carried)
         sides.append((ankle, toe, knee, hip, _arrive(foot, stand, keyed), stand, keyed))
     state = [_Foot(), _Foot()]
     placed = [s[4].copy() for s in sides]
@@ -244,14 +318,25 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
                     to_anchor = (anchor is not None and stand[anchor] and anchor - t <= n
                                  and np.abs(foot[anchor] - st.lock).max() > 0.01)
                     standing_on = other.mode not in ("step", "release")  # one foot in the air at a time
+                    # the motion put the foot somewhere else and keeps it there: step over; a foot the body
+                    # carries along (a warp faster than the gait) stays planted until the leg runs out of reach
+                    moved_away = gap > STRIDE and float(np.linalg.norm(_lead(foot, t, fps))) < MOVING * LEAD_TIME
                     if (to_anchor or stretch > OVERSTRETCH
-                            or (standing_on and (gap > STRIDE or stretch > 0.01))):
+                            or (standing_on and (moved_away or stretch > 0.01))):
+                        lead = np.zeros(3)
+                        if not to_anchor:
+                            lead = _lead(foot, t, fps)
+                            n = int(np.clip(np.ceil(np.linalg.norm((foot[min(t - 1 + n, frames - 1), 0] + lead
+                                                                    - st.lock[0])[[0, 2]]) / STEP_PER_FRAME),
+                                            3, MAX_STEP))
                         end = min(t - 1 + n, frames - 1)
                         if anchor is not None:
                             end = min(end, anchor)
                         if end > t:  # under way from this frame on
                             st.mode, st.start, st.end, st.origin = "step", t - 1, end, st.lock
-                            st.landing = foot[end].copy()
+                            reach = max(LEG_REACH * (lengths[knee] + lengths[ankle]),
+                                        float(np.linalg.norm(joints[end, hip] - joints[end, ankle])))
+                            st.landing = foot[end] + _reachable(lead, foot[end, 0], joints[end, hip], reach)
             if st.mode == "planted":
                 placed[side][t] = st.lock
                 continue

@@ -8,6 +8,10 @@ Definitions (used by the corpus benchmark and tests, and meaningful for any moti
   contact count, so a foot touching down at speed does not register as sliding.
 - foot skating: horizontal distance a foot joint travels while in contact, summed per contact phase (cm);
   reported as the worst phase and the mean slide speed over all contact frames (cm/s).
+- foot glide: mean horizontal speed of a foot joint over the frames it is within `contact_height` of its resting
+  level (and so is its neighbour frame), with no speed gate (cm/s). A walker's grounded feet mostly stand, so it
+  stays low; a body carried faster than it steps slides its feet along the floor too fast to count as contact,
+  which foot skating (speed-gated) cannot see, only its falling contact fraction.
 - ground penetration: how far the lowest joint goes below the floor (cm).
 - jerk: magnitude of the third time derivative of joint positions (m/s^3); pops show up as a large p99
   or max acceleration.
@@ -81,6 +85,18 @@ def foot_skating(
         "skate_speed_cm_s": 100.0 * float(slide.sum()) * fps / max(n_contact, 1),
         "contact_fraction": float(contact.mean()),
     }
+
+
+def foot_glide(joints: np.ndarray, skeleton: Skeleton = SMPL22, fps: float | None = None,
+               floor: float = 0.0) -> float:
+    """Mean horizontal speed (cm/s) of foot joints while on the ground (see the module doc); 0 if never."""
+    fps = fps or skeleton.fps
+    feet = joints[:, foot_joint_ids(skeleton)]
+    height = feet[..., 1] - floor
+    low = height < np.minimum(np.percentile(height, 5, axis=0), MAX_REST) + CONTACT_HEIGHT
+    both = low[1:] & low[:-1]
+    speed = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
+    return 100.0 * float(speed[both].mean()) if both.any() else 0.0
 
 
 def ground_penetration(joints: np.ndarray, floor: float = 0.0) -> float:

@@ -131,7 +131,8 @@ def test_keyframes_are_met_without_a_seam(gen):
 
 
 def test_controlled_motion_is_clean_and_cheap(gen):
-    """Feet in contact slide no more than in unconstrained generation, no joint jumps 25 cm in a frame, and the
+    """Feet in contact slide no more than in unconstrained generation (over three seeds: one seed's contact
+    frames are few), grounded feet do not skim the floor, no joint jumps 25 cm in a frame, and the
     transformers see at most twice the tokens an unconstrained motion needs (drafts on the first quantiser)."""
     from training.eval.prompt_suite import quality_of
 
@@ -156,8 +157,17 @@ def test_controlled_motion_is_clean_and_cheap(gen):
     finally:
         for name, fn in calls.items():
             setattr(runtime, name, fn)
-    assert quality_of(m.joints)["skate_cm_s"] <= quality_of(free.joints)["skate_cm_s"] + 0.05
     assert _max_step(m.joints) < 0.25
+    frees = [quality_of(free.joints)] + [quality_of(gen.generate("a person walks forward", 4.2, s)[0].joints)
+                                         for s in (1, 2)]
+    ctls = [quality_of(m.joints)] + [quality_of(gen.generate("a person walks forward", None, s,
+                                                             constraints=path)[0].joints) for s in (1, 2)]
+    mean = {k: (np.mean([q[k] for q in frees]), np.mean([q[k] for q in ctls])) for k in ctls[0]}
+    assert mean["skate_cm_s"][1] <= mean["skate_cm_s"][0] + 0.05
+    # the arc asks 1.3 m/s of a model that walks about 0.7 m/s: the feet take quicker steps than free (a gliding
+    # body skimmed them along the floor at 1.1-1.4 m/s before feet carried by the pelvis were planted too)
+    assert mean["glide_cm_s"][1] < 2.0 * mean["glide_cm_s"][0]
+    assert mean["contact_fraction"][1] > 0.15
 
 
 def test_plants_are_confirmed_where_the_correction_put_the_feet():

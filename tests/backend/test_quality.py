@@ -7,6 +7,7 @@ import numpy as np
 from backend.motion.quality import (
     bone_length_variation,
     foot_contact_mask,
+    foot_glide,
     foot_skating,
     ground_penetration,
     jerk_stats,
@@ -58,6 +59,18 @@ def test_fast_foot_or_lifted_foot_is_not_in_contact():
     mask = foot_contact_mask(j)
     assert not mask[5:, 2].any() and not mask[5:, 3].any()  # right foot moving fast
     assert mask[:20, 0].all() and not mask[22:, 0].any()  # left foot lifted after frame 20
+
+
+def test_feet_dragged_along_the_floor_glide_though_too_fast_to_skate():
+    j = standing(41)
+    j[:, [8, 11], 2] += np.linspace(0.0, 1.6, 41)[:, None]  # the right foot dragged at 80 cm/s on the floor
+    assert foot_skating(j)["skate_speed_cm_s"] == 0.0        # too fast to count as contact
+    assert 38.0 < foot_glide(j) < 42.0                       # (0 + 0 + 80 + 80) / 4 foot joints
+    assert foot_glide(standing(41)) == 0.0
+    lifted = standing(41)
+    lifted[:, [8, 11], 1] += np.where(np.arange(41) % 10 < 5, 0.0, 0.2)[:, None]  # a foot that steps: off the floor
+    lifted[:, [8, 11], 2] += np.where(np.arange(41) % 10 < 5, 0.0, 0.1)[:, None]  # when it moves
+    assert foot_glide(lifted) == 0.0
 
 
 def test_penetration_in_cm():

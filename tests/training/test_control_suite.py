@@ -23,6 +23,7 @@ def test_every_moving_case_keeps_to_a_plausible_speed():
 
 def _row(ctl_step: float, free_step: float, **extra) -> dict:
     return {"ctl_max_step_cm": ctl_step, "free_max_step_cm": free_step, "ctl_skate_cm_s": 0.1, "free_skate_cm_s": 0.2,
+            "ctl_contact_fraction": 0.3, "free_contact_fraction": 0.5, "ctl_glide_cm_s": 80.0, "free_glide_cm_s": 60.0,
             "ctl_bone_std_cm": 0.0, "free_bone_std_cm": 0.0, "latency_ctl_s": 0.3, "latency_free_s": 0.2, **extra}
 
 
@@ -38,3 +39,6 @@ def test_summary_reports_the_largest_step_per_kind_with_the_keyframe_target():
     text = format_report({"summary": s})
     assert "| largest joint step in one frame, keyframes (cm) | 18.0 | 20.0 | <= 25 |" in text
     assert "| largest joint step in one frame, paths (cm) | 26.0 | 27.0 | reference: unconstrained |" in text
+    # feet skimming the floor show in the glide and contact rows, which the speed-gated skating cannot show
+    assert "| feet on the ground (share of foot-joint frames in contact) | 0.30 | 0.50 | no lower |" in text
+    assert "| foot glide on the ground, no speed gate (cm/s) | 80.0 | 60.0 | no worse |" in text

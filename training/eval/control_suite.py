@@ -138,7 +138,8 @@ def _timed(fn, *args, **kwargs):
 
 def _physical(joints: np.ndarray) -> dict[str, float]:
     q = quality_of(joints)
-    return {"skate_cm_s": q["skate_cm_s"], "bone_std_cm": q["bone_std_cm"], "max_step_cm": max_step_cm(joints)}
+    return {"skate_cm_s": q["skate_cm_s"], "contact_fraction": q["contact_fraction"], "glide_cm_s": q["glide_cm_s"],
+            "bone_std_cm": q["bone_std_cm"], "max_step_cm": max_step_cm(joints)}
 
 
 def run_paths(gen, seeds: int = 2, cases: list[PathCase] | None = None, keep: dict | None = None) -> list[dict]:
@@ -234,7 +235,7 @@ def summary(paths: list[dict], keys: list[dict]) -> dict:
         for kind, part in (("paths", paths), ("keyframes", keys)):
             if part:
                 out["max_step_cm"][kind] = _largest_step(part)
-        for k in ("skate_cm_s", "bone_std_cm"):
+        for k in ("skate_cm_s", "contact_fraction", "glide_cm_s", "bone_std_cm"):
             out[k] = {"ctl": _mean(rows, f"ctl_{k}"), "free": _mean(rows, f"free_{k}")}
         out["latency_s"] = {"ctl": _mean(rows, "latency_ctl_s"), "free": _mean(rows, "latency_free_s")}
         out["latency_ratio"] = out["latency_s"]["ctl"] / max(out["latency_s"]["free"], 1e-9)
@@ -245,12 +246,14 @@ def format_report(result: dict) -> str:
     lines = []
     if result.get("paths"):
         lines += ["| path | seed | pelvis mean (cm) | pelvis max (cm) | unconstrained pelvis mean (cm) | max step (cm) "
-                  "ctl / free | skate (cm/s) ctl / free | bone std (cm) ctl / free | latency (s) ctl / free |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "ctl / free | skate (cm/s) ctl / free | glide (cm/s) ctl / free | bone std (cm) ctl / free | "
+                  "latency (s) ctl / free |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in result["paths"]:
             lines.append(f"| {r['case']} | {r['seed']} | {r['pelvis_mean_cm']:.2f} | {r['pelvis_max_cm']:.2f} | "
                          f"{r['free_pelvis_mean_cm']:.0f} | {r['ctl_max_step_cm']:.1f} / {r['free_max_step_cm']:.1f}"
-                         f" | {r['ctl_skate_cm_s']:.2f} / {r['free_skate_cm_s']:.2f} | {r['ctl_bone_std_cm']:.3f} / "
+                         f" | {r['ctl_skate_cm_s']:.2f} / {r['free_skate_cm_s']:.2f} | {r['ctl_glide_cm_s']:.1f} / "
+                         f"{r['free_glide_cm_s']:.1f} | {r['ctl_bone_std_cm']:.3f} / "
                          f"{r['free_bone_std_cm']:.3f} | {r['latency_ctl_s']:.2f} / {r['latency_free_s']:.2f} |")
     if result.get("keyframes"):
         lines += ["", "| keyframes | seed | key mean (cm) | key max (cm) | unconstrained key mean (cm) | max step (cm) "
@@ -278,6 +281,10 @@ def format_report(result: dict) -> str:
                                  f"{step[kind]['free']:.1f} | {target} |")
             lines.append(f"| foot skating in contact (cm/s) | {s['skate_cm_s']['ctl']:.2f} | "
                          f"{s['skate_cm_s']['free']:.2f} | no worse |")
+            lines.append(f"| feet on the ground (share of foot-joint frames in contact) | "
+                         f"{s['contact_fraction']['ctl']:.2f} | {s['contact_fraction']['free']:.2f} | no lower |")
+            lines.append(f"| foot glide on the ground, no speed gate (cm/s) | {s['glide_cm_s']['ctl']:.1f} | "
+                         f"{s['glide_cm_s']['free']:.1f} | no worse |")
             lines.append(f"| bone-length std (cm) | {s['bone_std_cm']['ctl']:.3f} | {s['bone_std_cm']['free']:.3f} | "
                          f"no worse |")
             lines.append(f"| latency per motion (s) | {s['latency_s']['ctl']:.2f} | {s['latency_s']['free']:.2f} | "

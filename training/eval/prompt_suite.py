@@ -127,15 +127,19 @@ GROUPS = ["basic", "paraphrase", "composition", "count", "side", "direction", "s
 
 
 def quality_of(joints: np.ndarray) -> dict[str, float]:
-    """Bone-length std (cm, mean over bones), foot skating in contact (cm/s), penetration (cm), jerk."""
-    from backend.motion.quality import foot_skating, ground_penetration, jerk_stats
+    """Bone-length std (cm, mean over bones), foot skating in contact (cm/s), contact fraction, foot glide (cm/s),
+    penetration (cm), jerk."""
+    from backend.motion.quality import foot_glide, foot_skating, ground_penetration, jerk_stats
     from backend.motion.skeleton import SMPL22
 
     joints = np.asarray(joints, np.float64)
     parents = np.array(SMPL22.parents)
     lengths = np.linalg.norm(joints[:, 1:] - joints[:, parents[1:]], axis=-1)
+    skating = foot_skating(joints)
     return {"bone_std_cm": 100.0 * float(lengths.std(0).mean()),
-            "skate_cm_s": foot_skating(joints)["skate_speed_cm_s"],
+            "skate_cm_s": skating["skate_speed_cm_s"],
+            "contact_fraction": skating["contact_fraction"],
+            "glide_cm_s": foot_glide(joints),
             "penetration_cm": ground_penetration(joints),
             "jerk_mean": jerk_stats(joints)["jerk_mean"]}
 
