@@ -76,6 +76,19 @@ def test_planted_feet_stay_put():
     assert jerk_stats(result.joints)["jerk_mean"] < 0.3 * jerk_stats(raw)["jerk_mean"]
 
 
+def test_feet_on_the_floor_are_planted_where_the_channels_miss_them():
+    bad = standing()
+    drift = np.linspace(0, 0.15, len(bad))  # both feet slide 15 cm forward over 4 s
+    for joint in (7, 8, 10, 11):
+        bad[:, 4 + (joint - 1) * 3 + 2] += drift
+    bad[:, LAY.contacts] = 0.0               # and the channels never say planted
+    raw, result = features_to_joints(bad), clean_motion(bad)
+    assert foot_skating(raw)["skate_speed_cm_s"] > 3.0
+    assert result.contacts.mean() > 0.9      # the stay on the floor is found in the joints
+    assert foot_skating(result.joints)["skate_speed_cm_s"] < 0.1
+    assert bone_lengths(result.joints).std(axis=0).max() < 1e-6
+
+
 def test_predicted_contacts_on_a_foot_in_the_air_are_ignored(walk):
     bad = walk.copy()
     bad[:, LAY.contacts] = 1.0  # the channels call both feet planted all along
