@@ -8,7 +8,8 @@ correction:
    of the steps); the one that needs the least correction is kept (rejection sampling: for a path, the smallest
    gap between its own speed and the path's; for keyframes, the smallest joint error at the keyed frames after
    the path warp).
-2. **Correct and regenerate.** The kept draft is warped onto the path (`motion.paths`), or for keyframes turned
+2. **Correct and regenerate.** The kept draft is warped onto the path (`motion.paths`; where the path is faster
+   or slower than the draft's gait its strides are lengthened or shortened, `scale_strides`), or for keyframes turned
    to the keys' facing (`keyframe_fit.key_turn_track`: keyed hips, or the turn that lets keyed hands be reached)
    and moved to the keyed pelvis positions and within reach of keyed hands and feet; then blended onto the keyed
    poses (`motion.keyframe_fit`: bones keyed at both ends turn towards the key, lone hands and feet by two-bone
@@ -18,9 +19,10 @@ correction:
 3. **Exact finish.** The regenerated motion is corrected again (a small correction now), cleaned
    (`motion.cleanup`: rigid skeleton, floor; it pins only feet the correction leaves still, `corrected_plants`)
    and the last residuals are removed: the pelvis put back on the path and the keyed joints back on their
-   targets with a short half-cosine falloff. Last, `paths.plant_feet` plants every grounded foot where it
-   touches down and steps it (lifted) when the body has carried it away, landing keyed feet on their keys; it
-   moves only knees, ankles and toes, so the path and the keys stay exact.
+   targets with a short half-cosine falloff. Last, `paths.plant_feet` plants every grounded foot (slow, or
+   carried along by the pelvis) where it touches down and steps it (lifted, landing ahead by its own lead) when the
+   body has carried it away or the leg runs out of reach, landing keyed feet on their keys; it moves only knees,
+   ankles and toes, so the path and the keys stay exact.
 
 The delivered features are those of the delivered joints (canonical: starting at the origin facing +Z), so an
 edit of the result edits the controlled motion.

@@ -42,3 +42,24 @@ def test_summary_reports_the_largest_step_per_kind_with_the_keyframe_target():
     # feet skimming the floor show in the glide and contact rows, which the speed-gated skating cannot show
     assert "| feet on the ground (share of foot-joint frames in contact) | 0.30 | 0.50 | no lower |" in text
     assert "| foot glide on the ground, no speed gate (cm/s) | 80.0 | 60.0 | no worse |" in text
+
+
+def test_keyframes_from_a_fast_clip_are_reported_apart():
+    """Keys from a clip that itself moves a joint 36 cm in a frame (a pitch) ask for that speed; the summary gives
+    the largest step over all keyframe cases and over those whose clip stays within the 25 cm target."""
+    from training.eval.control_suite import format_report, summary
+
+    keys = [_row(33.9, 20.0, key_mean_cm=0.0, key_max_cm=0.0, source_step_cm=36.3),
+            _row(19.4, 14.0, key_mean_cm=0.0, key_max_cm=0.0, source_step_cm=12.9)]
+    s = summary([], keys)
+    assert s["max_step_cm"]["keyframes"] == {"ctl": 33.9, "free": 20.0}
+    assert s["max_step_cm"]["keyframes_calm_source"] == {"ctl": 19.4, "free": 14.0}
+    assert "| largest joint step in one frame, keyframes from clips whose own largest step is <= 25 cm (cm) | " \
+           "19.4 | 14.0 | <= 25 |" in format_report({"summary": s})
+    assert "keyframes_calm_source" not in summary([], keys[1:])["max_step_cm"]
+
+
+def test_key_cases_know_how_fast_their_clip_moves():
+    cases = cs.key_cases(clips=1)
+    assert len(cases) == 3 and len({c.source_step_cm for c in cases}) == 1
+    assert 0.0 < cases[0].source_step_cm < 100.0
