@@ -23,7 +23,7 @@ from .decoding import DecodeOptions, RowGroupRandom, decode_motion_features
 from .finish import delivered_joints, finish, merge_edit
 from .motion import GeneratedMotion
 from .regions import check_frames, feature_mask, paste, token_region
-from .transplant import resolve_method, transplant_features
+from .transplant import on_the_selected_side, resolve_method, transplant_features
 
 MIN_SECONDS, MAX_SECONDS = 0.5, 10.0
 MAX_PROMPT_CHARS = 500
@@ -214,8 +214,10 @@ class Generator:
         if method == "transplant":
             region_rows = np.array([max(-(-(b - a) // tf), 1)], np.int64)
             donor = decode_motion_features(self.runtime, text, region_rows, opts, rng, progress=progress)[0]
+            donor, mirrored_donor = on_the_selected_side(donor, joints, self.skeleton)
             generated = transplant_features(feats, donor, (a, b), joints, self.skeleton)
         else:
+            mirrored_donor = False
             padded = np.concatenate([feats, np.repeat(feats[-1:], rows * tf - total, axis=0)])
             known = self.runtime.encode_motion(self.info.normalize(padded)[None])
             editable = token_region(self.info, (a, b), joints, nj, rows)[None]
@@ -226,7 +228,8 @@ class Generator:
             blend = auto_blend(feats, generated, (a, b), joints)
         out = paste(feats, generated, (a, b), feature_mask(nj, joints), blend)
         result = GeneratedMotion.from_features(out, self.info.fps, text_prompt, seed, edit={
-            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend, "method": method})
+            "frames": [a, b], "joints": joints, "source_prompt": motion.prompt, "blend": blend, "method": method,
+            "mirrored_donor": mirrored_donor})
         before, meta, scale = delivered_joints(feats, self.info.fps, raw)
         after, meta, _ = delivered_joints(result.features, self.info.fps, raw, root_scale=scale)
         if not raw:

@@ -11,7 +11,9 @@ text) and takes from it only the selected joints, the way body-part composition 
   joint keeps its offset from its nearest unselected ancestor in the generated motion, and that ancestor is
   the input's, so a waving arm stays on a walking torso;
 - the selected joints' local rotations and velocities, and the foot contacts when a foot is selected, are the
-  generated ones.
+  generated ones;
+- when the selection is one side of the body and the generated motion acts with the other side (the model's
+  side preference, see `on_the_selected_side`), its mirror image is the donor.
 
 The result goes through the same `paste` ramps and delivered-joint merge as an inpainting edit, so the frames
 outside the region and the unselected joints stay exactly the input's. Edits that include the root keep token
@@ -60,6 +62,32 @@ def _positions(features: np.ndarray, lay: FeatureLayout) -> np.ndarray:
     pos[:, 0, 1] = features[:, 3]
     pos[:, 1:] = features[:, lay.ric].reshape(t, lay.num_joints - 1, 3)
     return pos
+
+
+SIDE_RATIO = 1.5  # the mirror side must move this much more than the selected side before the donor is mirrored
+
+
+def on_the_selected_side(donor: np.ndarray, joints: list[int], skeleton: Skeleton) -> tuple[np.ndarray, bool]:
+    """(donor features, mirrored?): the donor mirrored left-right when the selection is one side of the body
+    and the donor performs its action with the other side.
+
+    The generator does not follow "left" and "right" reliably (each action has a side it prefers: the v2 default
+    waves and raises with the left hand whichever hand is asked), while the animator's selection says where the
+    action goes. The corpus is mirror-symmetric (every clip has its mirrored copy), so the mirror image of the
+    donor is as likely a motion for the mirrored prompt. Activity is the path length of the joints in the body
+    frame over the region."""
+    from ..motion.mirror import mirror_features
+
+    selected = set(joints)
+    mirror = {int(skeleton.mirror_index[j]) for j in selected}
+    if not selected or mirror == selected or selected & mirror:
+        return donor, False
+    pos = _positions(np.asarray(donor, np.float64), FeatureLayout(skeleton.num_joints))
+    path = np.linalg.norm(np.diff(pos, axis=0), axis=-1).sum(axis=0) if len(pos) > 1 else np.zeros(len(pos[0]))
+    own, other = float(path[sorted(selected)].sum()), float(path[sorted(mirror)].sum())
+    if other > SIDE_RATIO * max(own, 1e-6):
+        return mirror_features(np.asarray(donor), skeleton), True
+    return donor, False
 
 
 def transplant_features(original: np.ndarray, donor: np.ndarray, frames: tuple[int, int], joints: list[int],

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from backend.generate.transplant import resolve_method, transplant_features
+from backend.generate.transplant import on_the_selected_side, resolve_method, transplant_features
 from backend.motion.features import FeatureLayout, features_to_joints, joints_to_features
 from backend.motion.skeleton import SMPL22
 from tests.fixtures.synthetic_motion import walking_joints
@@ -71,3 +71,29 @@ def test_auto_transplants_body_parts_and_inpaints_the_root():
         resolve_method("transplant", [0, 1], 22)
     with pytest.raises(ValueError, match="unknown edit method"):
         resolve_method("blend", RIGHT_ARM, 22)
+
+
+def _waving(side: str, frames: int = 61) -> np.ndarray:
+    """Features of a standing body waving one forearm (the other arm at rest)."""
+    joints = SMPL22.rest_joints()[None].repeat(frames, axis=0)
+    elbow, wrist = J[f"{side}_elbow"], J[f"{side}_wrist"]
+    swing = 0.6 * np.sin(2 * np.pi * np.arange(frames) / 20.0)
+    joints[:, wrist] = joints[:, elbow] + 0.25 * np.stack([np.sin(swing), np.cos(swing), 0 * swing], 1)
+    joints[..., 1] -= joints[..., 1].min()
+    return joints_to_features(joints)[0]
+
+
+def test_a_donor_acting_with_the_other_side_is_mirrored_onto_the_selection():
+    left_wave = _waving("l")
+    donor, mirrored = on_the_selected_side(left_wave, RIGHT_ARM, SMPL22)
+    assert mirrored
+    wrist = features_to_joints(donor)[:, J["r_wrist"]]
+    assert np.linalg.norm(np.diff(wrist, axis=0), axis=-1).sum() > 1.0  # the right hand now waves
+    np.testing.assert_allclose(features_to_joints(donor)[:, J["r_wrist"], 0],
+                               -features_to_joints(left_wave)[:, J["l_wrist"], 0], atol=1e-4)
+    # the same side, both sides, or a midline selection: the donor as it is
+    right_wave = _waving("r")
+    assert on_the_selected_side(right_wave, RIGHT_ARM, SMPL22)[1] is False
+    both = RIGHT_ARM + [J["l_collar"], J["l_shoulder"], J["l_elbow"], J["l_wrist"]]
+    assert on_the_selected_side(left_wave, both, SMPL22)[1] is False
+    assert on_the_selected_side(left_wave, [J["neck"], J["head"]], SMPL22)[1] is False
