@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion.features import FeatureLayout
+from ..motion.mirror import mirror_features
 from ..motion.skeleton import Skeleton
 
 METHODS = ("auto", "inpaint", "transplant")
@@ -76,8 +77,6 @@ def on_the_selected_side(donor: np.ndarray, joints: list[int], skeleton: Skeleto
     action goes. The corpus is mirror-symmetric (every clip has its mirrored copy), so the mirror image of the
     donor is as likely a motion for the mirrored prompt. Activity is the path length of the joints in the body
     frame over the region."""
-    from ..motion.mirror import mirror_features
-
     selected = set(joints)
     mirror = {int(skeleton.mirror_index[j]) for j in selected}
     if not selected or mirror == selected or selected & mirror:

@@ -35,14 +35,13 @@ from scipy import ndimage, signal
 
 from ..errors import MotionInputError
 from .features import FeatureLayout, features_to_joints, recover_root
+from .quality import CONTACT_SPEED, feet_on_the_floor, foot_joint_ids
 from .retarget.contacts import plant_targets, two_bone_ik
 from .rotations import normalize, qinv, qrot
 from .skeleton import Skeleton, skeleton_for_feature_dim
 
 PLANT_HEIGHT = 0.05   # m above the joint's resting level
 PLANT_SPEED = 1.0     # m/s
-GROUND_HEIGHT = 0.03  # m above the resting level: on the floor (the figure `quality.foot_contact_mask` uses)
-GROUND_SPEED = 0.5    # m/s: slower than this on the floor is contact (likewise)
 MAX_REST = 0.12       # m: a joint whose lowest level is higher than this over the floor is not resting
 ACTIVITY_WINDOW = 0.5  # s
 REACH = 0.995         # share of the leg's length a pinned ankle may be from the hip
@@ -235,18 +234,15 @@ def reach_drop(skeleton: Skeleton, joints: np.ndarray, targets: list[FootTargets
 
 def contacts_on_the_ground(skeleton: Skeleton, joints: np.ndarray, contacts: np.ndarray, fps: float,
                            floor: float) -> np.ndarray:
-    """(T, 4) plants: `contacts` plus the frames where the locked foot joints are on the floor (within
-    GROUND_HEIGHT of their resting level) and slower than GROUND_SPEED for two frames or more, each plant grown
+    """(T, 4) plants: `contacts` plus the frames where the locked foot joints are on the floor
+    (`quality.feet_on_the_floor`) and slower than `quality.CONTACT_SPEED` for two frames or more, each plant grown
     over the stay on the floor it belongs to. The channels miss some of these, and a plant eased in and out just
     inside such a stay slid the foot there: over 40 prompts 95% of the cleaned motions' skating was in the ease
     ramps and in missed plants."""
-    feet = joints[:, [*skeleton.feet_left, *skeleton.feet_right]]
-    height = feet[..., 1] - floor
-    rest = np.minimum(np.percentile(height, 5, axis=0), MAX_REST)
-    speed = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
-    grounded = (height < rest + GROUND_HEIGHT) & (speed < GROUND_SPEED)
+    speed = np.linalg.norm(np.gradient(joints[:, foot_joint_ids(skeleton)], axis=0), axis=-1) * fps
+    grounded = feet_on_the_floor(joints, skeleton, floor) & (speed < CONTACT_SPEED)
     out = contacts.copy()
-    for f in range(feet.shape[1]):
+    for f in range(grounded.shape[1]):
         stay = ndimage.binary_opening(grounded[:, f], structure=np.ones(2, bool))
         labels, _ = ndimage.label(stay | contacts[:, f])
         out[:, f] = labels > 0

@@ -192,16 +192,17 @@ class _Foot:
     landing: np.ndarray | None = None
 
 
-def _lead(foot: np.ndarray, t: int, fps: float) -> np.ndarray:
-    """(3,) ground offset a step adds to its landing: the foot's own recent velocity over LEAD_TIME (zero for a foot
-    the motion keeps still, about a quarter stride for one the body carries at walking pace)."""
-    back = max(t - 3, 0)
-    if t <= back:
-        return np.zeros(3)
-    velocity = (foot[t, 0] - foot[back, 0]) / (t - back)
-    lead = np.array([velocity[0], 0.0, velocity[2]]) * LEAD_TIME * fps
-    size = float(np.linalg.norm(lead))
-    return lead * (MAX_LEAD / size) if size > MAX_LEAD else lead
+def _leads(foot: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 3) ground offset a step started at each frame adds to its landing: the foot's velocity over the 3
+    frames before it times LEAD_TIME, at most MAX_LEAD (zero for a foot the motion keeps still, about a quarter
+    stride for one the body carries at walking pace)."""
+    ankle = foot[:, 0]
+    back = np.maximum(np.arange(len(ankle)) - 3, 0)
+    frames = np.maximum(np.arange(len(ankle)) - back, 1)[:, None]
+    lead = (ankle - ankle[back]) / frames * LEAD_TIME * fps
+    lead[:, 1] = 0.0
+    size = np.linalg.norm(lead, axis=1, keepdims=True)
+    return np.where(size > MAX_LEAD, lead * (MAX_LEAD / np.maximum(size, 1e-12)), lead)
 
 
 def _reachable(lead: np.ndarray, ankle: np.ndarray, hip: np.ndarray, reach: float) -> np.ndarray:
@@ -272,7 +273,8 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
         carried = np.linalg.norm(np.gradient(foot.mean(axis=1)[:, [0, 2]] - joints[:, 0][:, [0, 2]], axis=0),
                                  axis=1) * fps < CARRIED_SPEED
         stand = down & ((speed < STAND_SPEED) | carried)
-        sides.append((ankle, toe, knee, hip, _arrive(foot, stand, keyed), stand, keyed))
+        arrived = _arrive(foot, stand, keyed)
+        sides.append((ankle, toe, knee, hip, arrived, stand, keyed, _leads(arrived, fps)))
     state = [_Foot(), _Foot()]
     placed = [s[4].copy() for s in sides]
 
@@ -281,7 +283,7 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
         return int(keyed[i]) if i < len(keyed) else None
 
     for t in range(frames):
-        for side, (ankle, toe, knee, hip, foot, stand, keyed) in enumerate(sides):
+        for side, (ankle, toe, knee, hip, foot, stand, keyed, leads) in enumerate(sides):
             st, other = state[side], state[1 - side]
             given = foot[t]
             if st.mode in ("step", "release") and t >= st.end:
@@ -320,12 +322,13 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
                     standing_on = other.mode not in ("step", "release")  # one foot in the air at a time
                     # the motion put the foot somewhere else and keeps it there: step over; a foot the body
                     # carries along (a warp faster than the gait) stays planted until the leg runs out of reach
-                    moved_away = gap > STRIDE and float(np.linalg.norm(_lead(foot, t, fps))) < MOVING * LEAD_TIME
+                    lead = leads[t]
+                    moved_away = gap > STRIDE and float(np.linalg.norm(lead)) < MOVING * LEAD_TIME
                     if (to_anchor or stretch > OVERSTRETCH
                             or (standing_on and (moved_away or stretch > 0.01))):
-                        lead = np.zeros(3)
-                        if not to_anchor:
-                            lead = _lead(foot, t, fps)
+                        if to_anchor:
+                            lead = np.zeros(3)
+                        else:
                             n = int(np.clip(np.ceil(np.linalg.norm((foot[min(t - 1 + n, frames - 1), 0] + lead
                                                                     - st.lock[0])[[0, 2]]) / STEP_PER_FRAME),
                                             3, MAX_STEP))
@@ -356,7 +359,7 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
             ankle_at = ankle_at + np.array([0.0, float(np.clip(0.5 * span, MIN_LIFT, LIFT)) * np.sin(np.pi * u), 0.0])
             placed[side][t] = np.stack([ankle_at, ankle_at + vec])
     out = joints.copy()
-    for side, (ankle, toe, knee, hip, _, _, _) in enumerate(sides):
+    for side, (ankle, toe, knee, hip, *_) in enumerate(sides):
         moved = np.abs(placed[side] - joints[:, [ankle, toe]]).max(axis=(1, 2)) > 1e-9
         if not moved.any():
             continue

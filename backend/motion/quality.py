@@ -46,19 +46,24 @@ def foot_joint_ids(skeleton: Skeleton = SMPL22) -> list[int]:
     return [*skeleton.feet_left, *skeleton.feet_right]
 
 
+def feet_on_the_floor(joints: np.ndarray, skeleton: Skeleton = SMPL22, floor: float = 0.0) -> np.ndarray:
+    """(T, F) bool: each foot joint within CONTACT_HEIGHT of its resting level (its 5th-percentile height, but
+    never counted above MAX_REST over the floor)."""
+    height = joints[:, foot_joint_ids(skeleton), 1] - floor
+    return height < np.minimum(np.percentile(height, 5, axis=0), MAX_REST) + CONTACT_HEIGHT
+
+
 def foot_contact_mask(
     joints: np.ndarray, skeleton: Skeleton = SMPL22, fps: float | None = None, floor: float = 0.0
 ) -> np.ndarray:
     """(T, F) contact flags for the foot joints (left ankle, left toe, right ankle, right toe for SMPL)."""
     fps = fps or skeleton.fps
     feet = joints[:, foot_joint_ids(skeleton)]
-    height = feet[..., 1] - floor
-    rest = np.minimum(np.percentile(height, 5, axis=0), MAX_REST)
-    speed = np.zeros(height.shape)
+    speed = np.zeros(feet.shape[:2])
     step = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * fps
     speed[1:] = step
     speed[0] = step[0] if len(step) else 0.0
-    return (height < rest + CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+    return feet_on_the_floor(joints, skeleton, floor) & (speed < CONTACT_SPEED)
 
 
 def foot_skating(
@@ -92,8 +97,7 @@ def foot_glide(joints: np.ndarray, skeleton: Skeleton = SMPL22, fps: float | Non
     """Mean horizontal speed (cm/s) of foot joints while on the ground (see the module doc); 0 if never."""
     fps = fps or skeleton.fps
     feet = joints[:, foot_joint_ids(skeleton)]
-    height = feet[..., 1] - floor
-    low = height < np.minimum(np.percentile(height, 5, axis=0), MAX_REST) + CONTACT_HEIGHT
+    low = feet_on_the_floor(joints, skeleton, floor)
     both = low[1:] & low[:-1]
     speed = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
     return 100.0 * float(speed[both].mean()) if both.any() else 0.0
