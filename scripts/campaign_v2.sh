@@ -3,7 +3,8 @@
 # and each trainer continues from its last checkpoint (finished stages are skipped). State lives outside the
 # work tree, in $RUNS (default ~/mogents-runs/v2); only exported model folders are committed.
 #   bash scripts/campaign_v2.sh [stage ...]     stages: data vq mask_small residual_small length export
-#                                               evaluator mask_large residual_large   (default: all, in order)
+#                                               evaluator mask_large residual_large mask_side residual_side
+#                                               (default: the first nine, in order)
 # Long: run it with nohup and a log file. Each stage's progress bar and metrics.jsonl show where it is.
 # SCALE=0.3 trains every generator stage for 0.3x its config's steps (a shorter campaign: give it its own RUNS);
 # STEPS_<stage>=N (e.g. STEPS_vq=2000, STEPS_mask_small=6000) sets one stage's steps outright.
@@ -46,12 +47,12 @@ for stage in "${stages[@]}"; do
                  --data "$DATA" --out "$RUNS/evaluator" ;;
     vq) [[ -f "$RUNS/vq/model.pt" ]] || $M train vq "${THREADS_ARG[@]}" --config training/configs/v2/vq.toml --data "$DATA" \
           --out "$RUNS/vq" --steps "$(steps_of training/configs/v2/vq.toml)" ;;
-    mask_small|mask_large) train mask "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
-    residual_small|residual_large) train residual "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
+    mask_small|mask_large|mask_side) train mask "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
+    residual_small|residual_large|residual_side) train residual "training/configs/v2/${stage}.toml" "$RUNS/$stage" ;;
     length) [[ -f "$RUNS/length/model.pt" ]] || $M train length "${THREADS_ARG[@]}" --config training/configs/v2/length.toml \
               --data "$DATA" --out "$RUNS/length" --steps "$(steps_of training/configs/v2/length.toml)" ;;
     export)
-      for size in small large; do
+      for size in small large side; do
         # a size without its own residual run shares the small one (the residual reads only the VQ's tokens)
         residual="$RUNS/residual_$size"; done_run "$residual" || residual="$RUNS/residual_small"
         if done_run "$RUNS/mask_$size" && done_run "$residual" && [[ ! -f "$RUNS/export_$size/generator.json" ]]; then

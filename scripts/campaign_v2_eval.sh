@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measure the Generator v2 campaign (scripts/campaign_v2.sh) for its model card. Every result goes under
 # $RUNS/eval as JSON; rerunning skips what exists (the protocol runs also resume per repeat via --partial).
-#   bash scripts/campaign_v2_eval.sh [part ...]   parts: split real v2_small v2_large v1 prompts curves bench
+#   bash scripts/campaign_v2_eval.sh [part ...]   parts: split real v2_small v2_large v2_side v1 prompts curves bench
+# (v2_shipped: the committed default, backend/models/default, for a side-by-side run with a new export)
 # The protocol runs on `test_eval`, every EVAL_EVERY-th line of the corpus's test split (default 12: 500 of
 # 6,000 clips; the whole split costs 12x the CPU time per repeat), with 5 repeats, MultiModality over 20
 # captions x 10 samples. Parts are independent: two shells can run different parts side by side.
@@ -33,10 +34,11 @@ for part in "${parts[@]}"; do
            wc -l "$DATA/test_eval.txt" ;;
     real) [[ -f "$EVAL/floor.json" ]] || $M eval generation --data "$DATA" --split test_eval \
             --evaluator "$EVALUATOR" --repeats "$REPEATS" --baseline random-train-clip --json "$EVAL/floor.json" ;;
-    v2_small|v2_large) protocol "mogents-corpus-v2-${part#v2_}" "$EVAL/$part.json" --model "$RUNS/export_${part#v2_}" ;;
+    v2_shipped) protocol "shipped default" "$EVAL/v2_shipped.json" --model backend/models/default ;;
+    v2_small|v2_large|v2_side) protocol "mogents-corpus-v2-${part#v2_}" "$EVAL/$part.json" --model "$RUNS/export_${part#v2_}" ;;
     v1) protocol "mogents-corpus-small (v1)" "$EVAL/v1.json" --model "$V1" ;;
     prompts)
-      for size in small large; do
+      for size in small large side; do
         [[ -f "$RUNS/export_$size/generator.json" ]] || continue
         [[ -f "$EVAL/prompts_$size.json" ]] || $M eval prompts --model "$RUNS/export_$size" --seeds 3 \
           --corpus "$DATA" --json "$EVAL/prompts_$size.json" --quiet "${THREADS_ARG[@]}"

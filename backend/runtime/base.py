@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .text_condition import SENTENCE, condition_dim
+
 FORMAT = "mogents-generator"
 PAPER_STEPS = 10  # MoGenTS / MoMask iterative decoding steps
 
@@ -33,6 +35,12 @@ class GeneratorInfo:
     name: str = "generator"
     extra: dict = field(default_factory=dict, repr=False)
     decode_steps: int = PAPER_STEPS  # the model's recommended decoding steps (generator.json "decoding")
+    condition: str = SENTENCE        # the text condition `encode_text` returns (backend.runtime.text_condition)
+
+    @property
+    def condition_dim(self) -> int:
+        """Columns of `encode_text`'s output: text_dim (the sentence), twice that with the side code."""
+        return condition_dim(self.condition, self.text_dim)
 
     @property
     def mask_id(self) -> int:
@@ -58,7 +66,7 @@ class GeneratorRuntime(Protocol):
     provider: str                # e.g. "CPUExecutionProvider", "CUDAExecutionProvider", "torch-cpu"
 
     def encode_text(self, prompts: list[str]) -> np.ndarray:
-        """(B, text_dim) float32 sentence embeddings."""
+        """(B, info.condition_dim) float32 text conditions (sentence embeddings first)."""
 
     def mask_logits(self, ids: np.ndarray, text: np.ndarray, frame_valid: np.ndarray,
                     drop_text: np.ndarray) -> np.ndarray:

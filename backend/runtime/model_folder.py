@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import MotionInputError
 from .base import FORMAT, PAPER_STEPS, GeneratorInfo
+from .text_condition import KINDS, SENTENCE
 
 VERSION = 1
 META_FILE = "generator.json"
@@ -150,7 +151,13 @@ def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[Genera
     steps = decoding.get("steps", PAPER_STEPS) if isinstance(decoding, dict) else None
     if type(steps) is not int or not 1 <= steps <= 100:  # bool is not a step count
         raise MotionInputError("'decoding' must be {\"steps\": 1..100}", str(meta_path))
+    text = data.get("text") if isinstance(data.get("text"), dict) else {}
+    condition = text.get("condition", SENTENCE)
+    if condition not in KINDS:
+        raise MotionInputError(f"unknown text condition {condition!r} (this backend reads {', '.join(KINDS)})",
+                               str(meta_path))
     info = GeneratorInfo(fps=fps, **fields, mean=load_stat(files["mean"], fields["feature_dim"]),
                          std=load_stat(files["std"], fields["feature_dim"]),
-                         name=str(data.get("name", folder.name)), extra=data, decode_steps=steps)
+                         name=str(data.get("name", folder.name)), extra=data, decode_steps=steps,
+                         condition=condition)
     return info, files, data

@@ -15,6 +15,7 @@ from ..errors import MotionInputError
 from .base import GeneratorInfo
 from .model_folder import load_generator_folder
 from .ort_sessions import SessionSet, check_device
+from .text_condition import fit, text_condition
 from .tokenizer import PromptTokenizer
 
 GRAPHS = ("text_encoder", "mask_transformer", "residual_transformer", "length_estimator", "vq_encoder",
@@ -36,6 +37,12 @@ class OnnxGeneratorRuntime:
         self.sessions = self._graphs.sessions
         self.provider = self._graphs.provider
         self._run = self._graphs.run
+        # each graph reads the leading columns of the text condition it was trained on
+        self._text_dims = {"length_estimator": self.info.text_dim}  # the length estimator reads the sentence
+        for role, key in (("mask_transformer", "transformer"), ("residual_transformer", "residual_transformer")):
+            cfg = self.meta.get(key)
+            self._text_dims[role] = int(cfg.get("text_dim", self.info.text_dim)) if isinstance(cfg, dict) \
+                else self.info.text_dim
 
     # ------------------------------------------------------------------------------------- protocol
 
@@ -48,15 +55,21 @@ class OnnxGeneratorRuntime:
             raise MotionInputError(f"{frames} token rows exceed this generator's maximum of {self.info.max_tokens} "
                                    f"({self.info.max_frames} frames)")
 
+    def _sentences(self, prompts: list[str]) -> np.ndarray:
+        return self._run("text_encoder", self.tokenizer(list(prompts))).astype(np.float32, copy=False)
+
     def encode_text(self, prompts: list[str]) -> np.ndarray:
-        tokens = self.tokenizer(list(prompts))
-        return self._run("text_encoder", tokens).astype(np.float32, copy=False)
+        return text_condition(self._sentences, prompts, self.info.condition)
+
+    def _text_for(self, role: str, text: np.ndarray) -> np.ndarray:
+        """The condition's leading columns this graph reads (its 'text' input width)."""
+        return np.ascontiguousarray(fit(text, self._text_dims[role]), np.float32)
 
     def mask_logits(self, ids: np.ndarray, text: np.ndarray, frame_valid: np.ndarray,
                     drop_text: np.ndarray) -> np.ndarray:
         self._check_frames(ids.shape[1])
         return self._run("mask_transformer", {
-            "ids": np.ascontiguousarray(ids, np.int64), "text": np.ascontiguousarray(text, np.float32),
+            "ids": np.ascontiguousarray(ids, np.int64), "text": self._text_for("mask_transformer", text),
             "frame_valid": np.ascontiguousarray(frame_valid, np.bool_),
             "drop_text": np.ascontiguousarray(drop_text, np.bool_)})
 
@@ -67,12 +80,12 @@ class OnnxGeneratorRuntime:
         self._check_frames(ids.shape[1])
         return self._run("residual_transformer", {
             "ids": np.ascontiguousarray(ids, np.int64), "layer": np.ascontiguousarray(layer, np.int64),
-            "text": np.ascontiguousarray(text, np.float32),
+            "text": self._text_for("residual_transformer", text),
             "frame_valid": np.ascontiguousarray(frame_valid, np.bool_),
             "drop_text": np.ascontiguousarray(drop_text, np.bool_)})
 
     def length_logits(self, text: np.ndarray) -> np.ndarray:
-        return self._run("length_estimator", {"text": np.ascontiguousarray(text, np.float32)})
+        return self._run("length_estimator", {"text": self._text_for("length_estimator", text)})
 
     def encode_motion(self, features: np.ndarray) -> np.ndarray:
         t = features.shape[1]

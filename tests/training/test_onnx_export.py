@@ -44,9 +44,10 @@ def _codebooks(vq) -> None:
         layer.initialised.fill_(True)
 
 
-def write_tiny_checkpoints(root: Path) -> dict[str, Path]:
+def write_tiny_checkpoints(root: Path, condition: str = "sentence") -> dict[str, Path]:
     """VQ (joint2d, 6 columns, 3 quantisers), mask/residual transformers (all three attention kinds) and a
-    length estimator, saved as `save_model` writes them."""
+    length estimator, saved as `save_model` writes them. With `condition="sentence+side"` the mask transformer
+    reads the side-aware condition (768 columns) and the residual the sentence alone."""
     from training.models.transformer2d import (
         LengthEstimator,
         MaskTransformer2D,
@@ -63,7 +64,7 @@ def write_tiny_checkpoints(root: Path) -> dict[str, Path]:
     _codebooks(vq)
     rng = np.random.default_rng(0)
     normalizer = {"mean": rng.normal(0, 0.1, FEATURE_DIM).tolist(), "std": rng.uniform(0.5, 1.5, FEATURE_DIM).tolist()}
-    text = {"encoder": "minilm", "path": None, "dim": 384}
+    text = {"encoder": "minilm", "path": None, "dim": 384, "condition": condition}
     paths = {k: root / f"{k}.pt" for k in ("vq", "mask", "residual", "length")}
     torch.save({"kind": "vq", "model": vq.state_dict(), "meta": {"vq": vq_cfg.to_dict(), "normalizer": normalizer},
                 "metrics": {"mpjpe_mm": 12.5}}, paths["vq"])
@@ -71,8 +72,9 @@ def write_tiny_checkpoints(root: Path) -> dict[str, Path]:
                                heads=2, layers=1, ff=64, dropout=0.0, attention=("2d", "spatial", "temporal"))
     meta = {"transformer": tcfg.to_dict(), "vq_path": str(paths["vq"]), "vq": vq_cfg.to_dict(),
             "normalizer": normalizer, "text": text}
-    torch.save({"kind": "mask", "model": MaskTransformer2D(tcfg).state_dict(), "meta": meta,
-                "metrics": {"val_loss": 3.4}}, paths["mask"])
+    mask_cfg = Transformer2DConfig(**{**tcfg.__dict__, "text_dim": 768 if condition == "sentence+side" else 384})
+    torch.save({"kind": "mask", "model": MaskTransformer2D(mask_cfg).state_dict(),
+                "meta": {**meta, "transformer": mask_cfg.to_dict()}, "metrics": {"val_loss": 3.4}}, paths["mask"])
     torch.save({"kind": "residual", "model": ResidualTransformer2D(tcfg, vq_cfg.num_quantizers).state_dict(),
                 "meta": meta, "metrics": {}}, paths["residual"])
     torch.save({"kind": "length", "model": LengthEstimator(384, hidden=32, classes=50).state_dict(),
@@ -127,6 +129,30 @@ def test_cli_export_writes_a_complete_verified_folder(generator):
     assert meta["exporter"]["opset"] >= 18
     assert np.load(folder / "Std.npy").shape == (263,)
     assert "exported generator 'tiny'" in stdout and "parity" in stdout
+
+
+def test_side_conditioned_export_keeps_parity_and_each_graph_its_width(tmp_path):
+    from backend.runtime.onnx_runtime import OnnxGeneratorRuntime
+
+    ckpts = write_tiny_checkpoints(tmp_path / "ckpt", condition="sentence+side")
+    out = tmp_path / "side"
+    with contextlib.redirect_stdout(io.StringIO()), one_torch_thread():
+        code = main(["export", "onnx", "--mask", str(ckpts["mask"]), "--residual", str(ckpts["residual"]),
+                     "--length", str(ckpts["length"]), "--out", str(out), "--name", "side"])
+    assert code == 0
+    meta = json.loads((out / "generator.json").read_text())
+    assert meta["text"]["condition"] == "sentence+side" and meta["text_dim"] == 384
+    assert meta["transformer"]["text_dim"] == 768 and meta["residual_transformer"]["text_dim"] == 384
+    assert meta["parity_ok"], meta["parity"]
+    rt = OnnxGeneratorRuntime(out, device="cpu")
+    text = rt.encode_text(["a person turns left", "a person turns right", "a person walks"])
+    assert text.shape == (3, 768) and not text[2, 384:].any()
+    np.testing.assert_allclose(text[0, 384:], -text[1, 384:], atol=1e-5)
+    ids = np.zeros((1, 2, 6, 3), np.int64)
+    valid, drop = np.ones((1, 2), bool), np.zeros(1, bool)
+    assert rt.mask_logits(ids[..., 0], text[:1], valid, drop).shape == (1, 2, 6, 32)
+    assert rt.residual_logits(ids, np.ones(1, np.int64), text[:1], valid, drop).shape == (1, 2, 6, 32)
+    assert rt.length_logits(text).shape == (3, 50)
 
 
 def test_cli_refuses_a_foreign_folder(generator, tmp_path):

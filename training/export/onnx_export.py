@@ -221,7 +221,7 @@ def random_protocol_inputs(info, b: int, f: int, seed: int = 0) -> dict[str, np.
     base = ids[..., 0].copy()
     base[rng.random(base.shape) < 0.3] = info.mask_id
     base[~valid] = info.pad_id
-    text = rng.standard_normal((b, info.text_dim)).astype(np.float32)
+    text = rng.standard_normal((b, info.condition_dim)).astype(np.float32)
     text /= np.linalg.norm(text, axis=-1, keepdims=True)
     return {"ids": ids, "base": base, "frame_valid": valid, "text": text,
             "drop_text": np.arange(b) % 2 == 1, "layer": rng.integers(1, max(q, 2), b).astype(np.int64),
@@ -326,7 +326,8 @@ def export_runtime(rt: TorchGeneratorRuntime, out_dir: str | Path, name: str = "
             "columns": info.columns, "text_dim": info.text_dim, "length_classes": info.length_classes,
             "vq": rt.vq.cfg.to_dict(), "transformer": rt.mask.cfg.to_dict(),
             "residual_transformer": rt.residual.cfg.to_dict() if rt.residual is not None else None,
-            "text": {"encoder": rt.text.kind, "dim": info.text_dim, "max_tokens": rt.text.max_tokens,
+            "text": {"encoder": rt.text.kind, "dim": info.text_dim, "condition": info.condition,
+                     "max_tokens": rt.text.max_tokens,
                      "pad_id": tok.pad_token_id, "pad_token": tok.pad_token},
             **(extra or {}),
             "files": files,

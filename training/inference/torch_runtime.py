@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from backend.runtime.base import GeneratorInfo
+from backend.runtime.text_condition import SENTENCE, fit, text_condition
 from training.models.text_encoder import SentenceEncoder
 from training.models.transformer2d import LengthEstimator, MaskTransformer2D, ResidualTransformer2D, Transformer2DConfig
 from training.models.vqvae import MotionVQVAE, VQVAEConfig
@@ -21,13 +22,13 @@ def _t2d(d: dict) -> Transformer2DConfig:
 
 
 def info_for(vq: MotionVQVAE, tcfg: Transformer2DConfig, length: LengthEstimator, text: SentenceEncoder,
-             mean: np.ndarray, std: np.ndarray, name: str = "generator") -> GeneratorInfo:
+             mean: np.ndarray, std: np.ndarray, name: str = "generator", condition: str = SENTENCE) -> GeneratorInfo:
     return GeneratorInfo(fps=20.0 if vq.cfg.feature_dim == 263 else 12.5, feature_dim=vq.cfg.feature_dim,
                          time_factor=vq.time_factor, max_frames=tcfg.max_frames * vq.time_factor,
                          num_codes=vq.cfg.num_codes, num_quantizers=vq.cfg.num_quantizers,
                          columns=vq.token_columns, text_dim=text.dim, length_classes=length.classes,
                          mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32), name=name,
-                         extra={"vq": vq.cfg.to_dict(), "transformer": tcfg.to_dict()})
+                         extra={"vq": vq.cfg.to_dict(), "transformer": tcfg.to_dict()}, condition=condition)
 
 
 class TorchGeneratorRuntime:
@@ -62,16 +63,24 @@ class TorchGeneratorRuntime:
         length.load_state_dict(ls["model"])
         text = SentenceEncoder(meta["text"]["encoder"], meta["text"]["path"])
         norm = normalizer_from_meta(meta["normalizer"])
-        return cls(vq, mask, residual, length, text, info_for(vq, tcfg, length, text, norm.mean, norm.std, name))
+        condition = meta["text"].get("condition", SENTENCE)
+        return cls(vq, mask, residual, length, text,
+                   info_for(vq, tcfg, length, text, norm.mean, norm.std, name, condition))
 
     @torch.no_grad()
     def encode_text(self, prompts: list[str]) -> np.ndarray:
-        return self.text.encode(list(prompts)).numpy().astype(np.float32)
+        return text_condition(lambda t: self.text.encode(t).numpy().astype(np.float32), prompts,
+                              self.info.condition)
+
+    @staticmethod
+    def _text(text: np.ndarray, dim: int) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(fit(text, dim), np.float32))
 
     @torch.no_grad()
     def mask_logits(self, ids, text, frame_valid, drop_text):
-        return self.mask(torch.from_numpy(np.ascontiguousarray(ids, np.int64)), torch.from_numpy(text),
-                         torch.from_numpy(frame_valid), torch.from_numpy(drop_text)).numpy()
+        return self.mask(torch.from_numpy(np.ascontiguousarray(ids, np.int64)),
+                         self._text(text, self.mask.cfg.text_dim), torch.from_numpy(frame_valid),
+                         torch.from_numpy(drop_text)).numpy()
 
     @property
     def has_residual(self) -> bool:
@@ -83,12 +92,12 @@ class TorchGeneratorRuntime:
         if self.residual is None:
             raise RuntimeError("this generator has no residual transformer")
         return self.residual(torch.from_numpy(np.ascontiguousarray(ids, np.int64)), torch.from_numpy(layer),
-                             torch.from_numpy(text), torch.from_numpy(frame_valid),
+                             self._text(text, self.residual.cfg.text_dim), torch.from_numpy(frame_valid),
                              torch.from_numpy(drop_text)).numpy()
 
     @torch.no_grad()
     def length_logits(self, text):
-        return self.length(torch.from_numpy(text)).numpy()
+        return self.length(self._text(text, self.info.text_dim)).numpy()
 
     @torch.no_grad()
     def encode_motion(self, features):

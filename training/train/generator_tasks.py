@@ -16,6 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from backend.motion.features import FeatureLayout, features_to_joints
+from backend.motion.mirror import mirror_caption
+from backend.runtime.text_condition import SENTENCE, SENTENCE_SIDE, check_kind, condition_dim, text_condition
 from training.data.collate import collate, trim_to_longest
 from training.data.layout_reader import load_features
 from training.data.normalize import Normalizer
@@ -162,6 +164,9 @@ class _TokenTask:
         for p in self.vq.parameters():
             p.requires_grad_(False)
         self.text, self.text_meta = _sentence_encoder(config)
+        # [text] condition = "sentence+side": the sentence embedding plus the side code of its mirrored caption
+        self.condition = check_kind(config.get("text", {}).get("condition", SENTENCE))
+        self.text_meta = {**self.text_meta, "condition": self.condition}
         self.model_cfg = model_cfg
         self._train = TextMotionDataset(self.root, "train", normalizer=self.normalizer, seed=seed)
         self._val = TextMotionDataset(self.root, "val", normalizer=self.normalizer, seed=seed + 1,
@@ -180,15 +185,24 @@ class _TokenTask:
             self._train_items = TokenCropDataset(self._train, maps, self.time_factor)
         # every caption once, in large batches (and from the disk cache of this text model when present)
         if bool(config.get("text", {}).get("precompute", True)):
-            self.text.precompute([c.text for ds in (self._train, self._val) for e in ds.entries for c in e.captions],
-                                 config["data"].get("cache_dir"))
+            texts = [c.text for ds in (self._train, self._val) for e in ds.entries for c in e.captions]
+            if self.condition == SENTENCE_SIDE:  # the side code also embeds each caption with its sides swapped
+                texts += [mirror_caption(t) for t in texts]
+            self.text.precompute(texts, config["data"].get("cache_dir"))
 
     def transformer_config(self) -> Transformer2DConfig:
         cfg = dict(self.model_cfg)
         if "attention" in cfg:
             cfg["attention"] = tuple(cfg["attention"])
         return Transformer2DConfig(num_codes=self.vq.cfg.num_codes, num_joints=self.columns,
-                                   max_frames=self.max_frames, text_dim=self.text.dim, **cfg)
+                                   max_frames=self.max_frames, text_dim=condition_dim(self.condition, self.text.dim),
+                                   **cfg)
+
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        """(B, condition_dim) text conditions, as the runtimes build them (`backend.runtime.text_condition`)."""
+        if self.condition == SENTENCE:
+            return self.text.encode(texts)
+        return torch.from_numpy(text_condition(lambda t: self.text.encode(t).numpy(), texts, self.condition))
 
     def train_dataset(self):
         return self._train_items
@@ -198,9 +212,9 @@ class _TokenTask:
             lengths = torch.tensor([it["length"] for it in items], dtype=torch.long)
             rows = int(lengths.max()) // self.time_factor
             return {"ids": torch.stack([it["ids"][:rows] for it in items]), "length": lengths,
-                    "text": self.text.encode([it["text"] for it in items])}
+                    "text": self.encode_text([it["text"] for it in items])}
         batch = trim_to_longest(collate(items))
-        return {"motion": batch["motion"], "length": batch["length"], "text": self.text.encode(batch["text"])}
+        return {"motion": batch["motion"], "length": batch["length"], "text": self.encode_text(batch["text"])}
 
     @torch.no_grad()
     def tokens(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
