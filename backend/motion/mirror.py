@@ -47,13 +47,17 @@ _SWAPS = {
     "clockwise": "counterclockwise", "counterclockwise": "clockwise", "anticlockwise": "clockwise",
     "counter-clockwise": "clockwise",
 }
-_SWAP_RE = re.compile(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)\b",
+# "leftward(s)" / "rightward(s)" swap their stem (the corpus lexicon writes them for "to the left"); "upright",
+# "bright" and "leftover" are other words and stay.
+_SWAP_RE = re.compile(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)(wards?)?\b",
                       re.IGNORECASE)
 
 
 def _swap(match: re.Match) -> str:
-    word = match.group(0)
-    repl = _SWAPS[word.lower()]
+    word, suffix = match.group(1), match.group(2) or ""
+    if suffix and word.lower() not in ("left", "right"):  # "clockwards" is no word: leave it
+        return match.group(0)
+    repl = _SWAPS[word.lower()] + (suffix.upper() if word.isupper() else suffix)
     if word.isupper():
         return repl.upper()
     if word[0].isupper():

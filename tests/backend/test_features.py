@@ -118,6 +118,10 @@ def test_mirror_caption():
     assert mirror_caption("A man waves his left hand, turning Clockwise.") == \
         "A man waves his right hand, turning Counterclockwise."
     assert mirror_caption("leftover") == "leftover"
+    # the corpus lexicon writes "leftward" for "to the left": its mirrored copies must turn the other way
+    assert mirror_caption("pivots on the spot leftward/ADV, then Rightwards") == \
+        "pivots on the spot rightward/ADV, then Leftwards"
+    assert mirror_caption("stands upright in bright light, RIGHTWARD") == "stands upright in bright light, LEFTWARD"
 
 
 def test_resample_keeps_duration_and_positions():

@@ -257,3 +257,13 @@ def test_a_named_id_list_in_the_folder_is_a_split_and_other_names_are_refused(hu
     for bad in ("bogus", "../train", "train.txt"):
         with pytest.raises(MotionInputError, match="unknown split"):
             TextMotionDataset(root, bad)
+
+
+def test_released_motions_keep_lengths_and_refuse_items(humanml_dataset):
+    ds = TextMotionDataset(humanml_dataset.root, "train", seed=0)
+    before = [(e.clip_id, e.start, e.length, e.captions) for e in ds.entries]
+    ds.release_motions()
+    assert [(e.clip_id, e.start, e.length, e.captions) for e in ds.entries] == before
+    assert all(e.motion.strides[0] == 0 for e in ds.entries)  # no per-frame memory left
+    with pytest.raises(RuntimeError, match="released"):
+        ds[0]

@@ -50,6 +50,15 @@ class TextMotionDataset(Dataset):
                                    f"({self.config.min_frames} <= frames < {self.config.max_frames}; "
                                    f"{self.report.summary()})", str(self.root))
         self._random = ItemRandomness(seed)
+        self.motions_released = False
+
+    def release_motions(self) -> None:
+        """Free the feature arrays, keeping each entry's length, captions and ids: for trainers whose items come
+        from cached token maps (a 20k-clip corpus holds about 4 GB of features). Items can no longer be read."""
+        zero_row = np.zeros((1, self.config.feature_dim), np.float32)
+        for e in self.entries:  # a broadcast view keeps the shape (and so `length`) without the memory
+            e.motion = np.broadcast_to(zero_row, e.motion.shape)
+        self.motions_released = True
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -64,6 +73,8 @@ class TextMotionDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self.entries):
             raise IndexError(index)
+        if self.motions_released:
+            raise RuntimeError("this dataset's motions were released (items come from cached token maps)")
         cfg = self.config
         entry = self.entries[index]
         rng = self._random.generator(index)

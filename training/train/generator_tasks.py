@@ -183,6 +183,7 @@ class _TokenTask:
             maps, self.token_cache_path = load_or_build(self.vq, self.vq_path, self._train, self.time_factor,
                                                         config["data"].get("cache_dir"), progress=True)
             self._train_items = TokenCropDataset(self._train, maps, self.time_factor)
+            self._train.release_motions()  # training reads only the token maps (validation keeps its motions)
         # every caption once, in large batches (and from the disk cache of this text model when present)
         if bool(config.get("text", {}).get("precompute", True)):
             texts = [c.text for ds in (self._train, self._val) for e in ds.entries for c in e.captions]
