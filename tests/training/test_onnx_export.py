@@ -153,6 +153,12 @@ def test_side_conditioned_export_keeps_parity_and_each_graph_its_width(tmp_path)
     assert rt.mask_logits(ids[..., 0], text[:1], valid, drop).shape == (1, 2, 6, 32)
     assert rt.residual_logits(ids, np.ones(1, np.int64), text[:1], valid, drop).shape == (1, 2, 6, 32)
     assert rt.length_logits(text).shape == (3, 50)
+    # int8 text encoder: the sentence part and the side codes are checked apart, and the folder still verifies
+    from training.export.quantize_text import quantize_text_encoder
+
+    report = quantize_text_encoder(out)
+    assert report["min_cosine"] > 0.98 and 0.5 < report["side_code_min_cosine"] <= 1.0 + 1e-6
+    assert OnnxGeneratorRuntime(out, device="cpu").encode_text(["a person turns left"]).shape == (1, 768)
 
 
 def test_cli_refuses_a_foreign_folder(generator, tmp_path):
