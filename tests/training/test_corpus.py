@@ -310,8 +310,9 @@ def test_layout_splits_meta_and_mirrors(corpus):
         mirr = read_captions(a / "texts" / f"M{m['id']}.txt")
         assert len(orig) >= 3 and all(c.tokens for c in orig)
         for o, r in zip(orig, mirr, strict=True):
-            expect = re.sub(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)\b",
-                            lambda w: swap[w.group(0)], o.text)
+            # "leftward(s)" / "rightward(s)" swap their stem too
+            expect = re.sub(r"\b(counter-clockwise|counterclockwise|anticlockwise|clockwise|left|right)(wards?)?\b",
+                            lambda w: swap[w.group(1)] + (w.group(2) or ""), o.text)
             assert r.text == expect
             swapped += o.text != r.text
         fo = np.load(a / "new_joint_vecs" / f"{m['id']}.npy")

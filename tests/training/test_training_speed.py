@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from training.data import token_cache  # noqa: E402
+from training.data.text_motion import TextMotionDataset  # noqa: E402
 from training.data.token_cache import TokenCropDataset, encode_entries, load_or_build  # noqa: E402
 from training.train.generator_tasks import TASKS, load_vq  # noqa: E402
 from training.train.loop import TrainConfig, train  # noqa: E402
@@ -48,8 +49,12 @@ def test_cached_token_maps_equal_the_vq_encoding_of_each_entry(corpus, vq_path):
     task = TASKS["mask"](_mask_config(corpus, vq_path), seed=0)
     assert task.token_cache_path is not None and task.token_cache_path.is_file()
     vq, norm, _ = load_vq(vq_path)
+    assert task._train.motions_released  # training reads the maps only; the features come from a fresh read
+    fresh = TextMotionDataset(corpus, "train", normalizer=norm, seed=0)
     for i in (0, 5, len(task._train.entries) - 1):
-        e = task._train.entries[i]
+        e = fresh.entries[i]
+        assert (e.clip_id, e.start, e.length) == (task._train.entries[i].clip_id, task._train.entries[i].start,
+                                                  task._train.entries[i].length)
         frames = e.length // task.time_factor * task.time_factor
         x = torch.from_numpy(norm.normalize(e.motion[:frames]).astype(np.float32))[None]
         assert torch.equal(task._train_items.maps[i].long(), vq.encode(x)[0])
