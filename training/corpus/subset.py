@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from training.data.layout_reader import read_split
+
 SPLITS = ("train", "val", "test", "all")
 FOLDERS = ("new_joint_vecs", "new_joints", "texts")
 
@@ -23,7 +25,7 @@ def write_subset(src: Path, dst: Path, originals: int) -> dict[str, int]:
     """Link the first `originals` original ids (in all.txt order) and their 'M' mirrors; returns split sizes."""
     if not (src / "all.txt").is_file():
         raise FileNotFoundError(f"{src} has no all.txt: not a corpus folder")
-    ids = [line.strip() for line in open(src / "all.txt") if line.strip()]
+    ids = read_split(src, "all")
     first = [i for i in ids if not i.startswith("M")][:originals]
     keep = set(first) | {"M" + i for i in first}
     for sub in FOLDERS:
@@ -40,12 +42,12 @@ def write_subset(src: Path, dst: Path, originals: int) -> dict[str, int]:
     sizes = {}
     for split in SPLITS:
         if (src / f"{split}.txt").is_file():
-            rows = [line.strip() for line in open(src / f"{split}.txt") if line.strip() in keep]
+            rows = [i for i in read_split(src, split) if i in keep]
             (dst / f"{split}.txt").write_text("".join(r + "\n" for r in rows))
             sizes[split] = len(rows)
     if (src / "corpus_meta.jsonl").is_file():
-        with open(dst / "corpus_meta.jsonl", "w") as out:
-            out.writelines(line for line in open(src / "corpus_meta.jsonl") if json.loads(line)["id"] in keep)
+        lines = (src / "corpus_meta.jsonl").read_text().splitlines(keepends=True)
+        (dst / "corpus_meta.jsonl").write_text("".join(ln for ln in lines if json.loads(ln)["id"] in keep))
     return sizes
 
 

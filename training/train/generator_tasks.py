@@ -201,9 +201,7 @@ class _TokenTask:
 
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         """(B, condition_dim) text conditions, as the runtimes build them (`backend.runtime.text_condition`)."""
-        if self.condition == SENTENCE:
-            return self.text.encode(texts)
-        return torch.from_numpy(text_condition(lambda t: self.text.encode(t).numpy(), texts, self.condition))
+        return torch.from_numpy(text_condition(lambda t: self.text.encode(t).float().numpy(), texts, self.condition))
 
     def train_dataset(self):
         return self._train_items
