@@ -2,12 +2,15 @@
 # Generator v2 training campaign on corpus v2, every stage resumable: rerun the script after an interruption
 # and each trainer continues from its last checkpoint (finished stages are skipped). State lives outside the
 # work tree, in $RUNS (default ~/mogents-runs/v2); only exported model folders are committed.
-#   bash scripts/campaign_v2.sh [stage ...]     stages: data vq mask_small residual_small length export
+#   bash scripts/campaign_v2.sh [stage ...]     stages: data import vq mask_small residual_small length export
 #                                               evaluator mask_large residual_large mask_side residual_side
 #                                               (default: the first nine, in order)
 # Long: run it with nohup and a log file. Each stage's progress bar and metrics.jsonl show where it is.
 # SCALE=0.3 trains every generator stage for 0.3x its config's steps (a shorter campaign: give it its own RUNS);
 # STEPS_<stage>=N (e.g. STEPS_vq=2000, STEPS_mask_small=6000) sets one stage's steps outright.
+# Across machines: WARM=FOLDER with the `import` stage rebuilds torch checkpoints from a committed generator folder
+# into $RUNS/init (its VQ becomes $RUNS/vq, so the vq stage is skipped), and INIT_<stage>=PATH (e.g.
+# INIT_mask_side=$RUNS/init/mask/model.pt) starts that stage from those weights instead of from scratch.
 # THREADS=N gives each trainer N torch threads (two stages side by side on 2 cores: THREADS=1 each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,8 @@ done_run() { [[ -f "$1/model.pt" ]]; }
 train() {  # kind config run [extra args]
   local kind=$1 cfg=$2 run=$3; shift 3
   if done_run "$run"; then echo "[campaign] $run done"; return; fi
+  local init="INIT_$(basename "$cfg" .toml)"
+  [[ -n "${!init:-}" ]] && set -- "$@" --set "train.init=${!init}"
   echo "[campaign] train $kind -> $run ($(date -u +%H:%M))"
   $M train "$kind" "${THREADS_ARG[@]}" --config "$cfg" --data "$DATA" --out "$run" --steps "$(steps_of "$cfg")" \
     --set "model.vq=$RUNS/vq/model.pt" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" || true
@@ -43,6 +48,10 @@ for stage in "${stages[@]}"; do
     data)
       if [[ -f "$DATA/all.txt" ]]; then echo "[campaign] $DATA exists"; else
         $M data synth --out "$DATA" --clips "$CLIPS" --seed 0 --workers 2; fi ;;
+    import)
+      [[ -n "${WARM:-}" ]] || { echo "[campaign] the import stage needs WARM=GENERATOR_FOLDER"; exit 2; }
+      [[ -f "$RUNS/init/mask/model.pt" ]] || $M export checkpoints "$WARM" --out "$RUNS/init"
+      if [[ ! -f "$RUNS/vq/model.pt" ]]; then mkdir -p "$RUNS/vq"; cp "$RUNS/init/vq/model.pt" "$RUNS/vq/model.pt"; fi ;;
     evaluator) [[ -f "$RUNS/evaluator/model.pt" ]] || $M train evaluator "${THREADS_ARG[@]}" --config training/configs/v2/evaluator.toml \
                  --data "$DATA" --out "$RUNS/evaluator" ;;
     vq) [[ -f "$RUNS/vq/model.pt" ]] || $M train vq "${THREADS_ARG[@]}" --config training/configs/v2/vq.toml --data "$DATA" \

@@ -2,6 +2,7 @@
 
     mogents export onnx --mask RUN/model.pt [--residual RUN/model.pt] --length RUN/model.pt --out FOLDER
     mogents export retrieval RUN/model.pt --out FOLDER [--eval-data DATASET]   (evaluator, tmr, patches, lavimo)
+    mogents export checkpoints FOLDER --out DIR   (torch model.pt files rebuilt from a generator folder)
     mogents export bvh MOTION.npz -o OUT.bvh [--template smpl] [--units m] [--fps 20] [--server [URL]]
 
 `onnx` needs the training extra (torch, onnx, onnxscript); further formats register as more subparsers.
@@ -33,6 +34,23 @@ def run_export_onnx(args: argparse.Namespace) -> int:
     print(f"exported generator {meta['name']!r} -> {folder} ({len(meta['files'])} files)")
     if not args.no_verify and not meta.get("parity_ok", True):
         print("warning: ONNX Runtime outputs differ from torch beyond tolerance; see 'parity' in generator.json")
+    return 0
+
+
+def run_export_checkpoints(args: argparse.Namespace) -> int:
+    try:
+        from training.export.onnx_import import import_generator
+    except ImportError as err:
+        raise MotionInputError(f"rebuilding checkpoints needs the training extra (torch, onnx): {err}") from None
+    folder = Path(args.folder)
+    if not (folder / "generator.json").is_file():
+        raise MotionInputError(f"not a generator folder (no generator.json): {folder}")
+    try:
+        written = import_generator(folder, args.out)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise MotionInputError(f"cannot rebuild checkpoints from {folder}: {err}") from None
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
     return 0
 
 
@@ -134,6 +152,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs torch parity check")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.set_defaults(func=run_export_retrieval)
+    c = formats.add_parser("checkpoints", help="rebuild torch checkpoints (vq, mask, residual, length) from an "
+                           "exported generator folder, to continue training it on another machine")
+    c.add_argument("folder", help="generator folder (generator.json and its ONNX graphs)")
+    c.add_argument("--out", required=True, help="folder for vq/ mask/ residual/ length/ model.pt")
+    c.set_defaults(func=run_export_checkpoints)
     b = formats.add_parser("bvh", help="write a motion (.npz from generate, .npy joints/features) as BVH")
     b.add_argument("input", metavar="IN", help="motion .npz (joints or features) or .npy")
     b.add_argument("-o", "--out", required=True, help="output .bvh")

@@ -242,3 +242,13 @@ def test_no_family_teleports_and_stairs_end_on_their_last_step():
         p = clip.actions[0].params
         change = clip.joints[-1, 0, 1] - clip.joints[0, 0, 1]
         assert abs(change - sign * p["count"] * p["rise"]) < 0.05, (direction, change)
+
+
+def test_standing_still_opens_or_ends_clips_and_never_breaks_a_sequence(clips):
+    """Prompts such as "stands still" and "walks forward, then stops and stands still" need idle clips:
+    a few percent of the corpus, some of them after another action, none between two others."""
+    seqs = [[a.family for a in c.actions] for c in clips]
+    with_idle = [f for f in seqs if "idle" in f]
+    assert len(with_idle) / len(seqs) >= 0.01
+    assert any(len(f) > 1 and f[-1] == "idle" for f in with_idle)
+    assert all("idle" not in f[1:-1] for f in seqs)

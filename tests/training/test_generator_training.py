@@ -108,3 +108,32 @@ def test_length_estimator_learns(corpus, tmp_path):
     _fit(task, tmp_path, 40, lr=3e-3)
     losses = _losses(tmp_path)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+def test_a_warm_start_begins_from_the_given_weights(corpus, vq_run, tmp_path):
+    cfg = _vq_config(corpus)
+    still = TrainConfig(steps=1, batch_size=16, lr=0.0, warmup=0, seed=1, init=str(vq_run / "model.pt"))
+    train(TASKS["vq"](cfg, seed=1), still, tmp_path / "warm", progress=False)
+    start = torch.load(vq_run / "model.pt", weights_only=False)["model"]
+    warm = torch.load(tmp_path / "warm" / "model.pt", weights_only=False)["model"]
+    cold_cfg = TrainConfig(steps=1, batch_size=16, lr=0.0, warmup=0, seed=1)
+    train(TASKS["vq"](cfg, seed=1), cold_cfg, tmp_path / "cold", progress=False)
+    cold = torch.load(tmp_path / "cold" / "model.pt", weights_only=False)["model"]
+    convs = [k for k in start if k.startswith("encoder.") and k.endswith("weight")]
+    assert convs and all(torch.equal(warm[k], start[k]) for k in convs)  # lr 0: nothing moved from the start
+    assert not all(torch.equal(cold[k], start[k]) for k in convs)
+
+
+def test_a_warm_start_from_a_model_that_does_not_fit_is_refused(corpus, vq_run, tmp_path):
+    wider = TASKS["vq"](_vq_config(corpus, width=16, code_dim=16), seed=0)
+    with pytest.raises(ValueError, match="does not fit this config"):
+        train(wider, TrainConfig(steps=1, batch_size=16, init=str(vq_run / "model.pt")), tmp_path / "a",
+              progress=False)
+    other = tmp_path / "length.pt"
+    torch.save({"kind": "length", "model": {}}, other)
+    with pytest.raises(ValueError, match="holds a 'length' model, not 'vq'"):
+        train(TASKS["vq"](_vq_config(corpus), seed=0), TrainConfig(steps=1, batch_size=16, init=str(other)),
+              tmp_path / "b", progress=False)
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        train(TASKS["vq"](_vq_config(corpus), seed=0), TrainConfig(steps=1, batch_size=16, init=str(tmp_path / "x")),
+              tmp_path / "c", progress=False)

@@ -114,7 +114,7 @@ def plan_actions(ctx: Ctx, families: list[str] | None = None, kind: str | None =
                 exclude |= SOLO
             if actions and actions[-1].family in TURNS:
                 exclude |= set(TURNS)
-            if actions:
+            if actions and i < count - 1:  # standing still ends a sequence ("..., then stands still") or opens it
                 exclude.add("idle")
             if kind == "sequence" and i > 0 and ctx.rng.random() < 0.15:
                 action = make_layered(ctx)

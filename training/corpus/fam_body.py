@@ -204,7 +204,7 @@ def dance(ctx: Ctx) -> Action:
         "dances",
         "does a simple dance, stepping from side to side",
         "dances side to side",
-        "steps to the left and right in a little dance",
+        "steps from side to side in a little dance",
         "grooves to the music, stepping side to side",
     ]
     if style == "up":

@@ -45,6 +45,7 @@ class TrainConfig:
     fused_optimizer: bool = True     # AdamW's fused kernel (the per-tensor loop when false)
     channels_last: bool = True       # 4-D (conv) weights channels-last: the VQ's joint map already is
     keep_every: int = 0              # also keep the weights every N steps (checkpoints/step_N.pt), for curves
+    init: str = ""                   # a model.pt of the same kind whose weights start a new run (warm start)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -173,6 +174,21 @@ def _save_atomic(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _warm_start(model: nn.Module, path: Path, kind: str) -> None:
+    """Load the weights of a finished run (or one rebuilt by `mogents export checkpoints`) into a new run;
+    the optimiser, the schedule and the data order start afresh."""
+    if not path.is_file():
+        raise FileNotFoundError(f"[train] init: no such checkpoint {path}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or state.get("kind") != kind:
+        raise ValueError(f"[train] init: {path} holds a {state.get('kind') if isinstance(state, dict) else None!r} "
+                         f"model, not {kind!r}")
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:  # a different size or architecture than this config builds
+        raise ValueError(f"[train] init: {path} does not fit this config's model: {err}") from None
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
@@ -218,6 +234,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["numpy_rng"])  # noqa: NPY002
         random.setstate(state["python_rng"])
+    elif cfg.init:
+        _warm_start(model, Path(cfg.init), task.kind)
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
 
