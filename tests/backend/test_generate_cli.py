@@ -143,8 +143,8 @@ def test_the_previous_default_stays_loadable(tmp_path):
     assert np.load(tmp_path / "v1.npy").shape == (40, 22, 3)
 
 
-# The side-aware model follows the side words the shipped default gets backwards (it turns and sidesteps left for
-# "right", and raises the left hand): checked with the prompt suite's own checks at seeds 0 and 1.
+# The shipped (side-aware) model follows the side words the default before it got backwards (that one turned and
+# sidestepped left for "right", and raised the left hand): checked with the prompt suite's own checks, seeds 0 and 1.
 SIDE_PROMPTS = ["a person turns to the right", "someone sidesteps to the right",
                 "a person raises the right hand above the head"]
 
@@ -154,7 +154,7 @@ def test_the_side_aware_model_follows_right_and_left(text):
     from backend.generate.loader import load_generator
     from training.eval.prompt_suite import SUITE
 
-    folder = DEFAULT_MODEL.parent / "generator_v2_side"
+    folder = DEFAULT_MODEL
     assert json.loads((folder / "generator.json").read_text())["text"]["condition"] == "sentence+side"
     prompt = next(p for p in SUITE if p.text == text)
     gen = load_generator(folder, threads=1)

@@ -45,7 +45,7 @@ def test_health_models_and_openapi(server, client):
     assert client.healthz()
     health = client.health()
     assert health["status"] == "ok" and health["provider"] in ("CPU", "CUDA")
-    assert health["models"][0]["name"] == "mogents-corpus-v2-small" and len(health["models"][0]["sha256"]) == 12
+    assert health["models"][0]["name"] == "mogents-corpus-v2-side" and len(health["models"][0]["sha256"]) == 12
     assert set(health["versions"]) >= {"mogents", "onnxruntime", "numpy"}
     assert health["uptime_s"] > 0 and set(health["jobs"]) == {"queued", "running", "done", "failed", "cancelled"}
     models = client.models()

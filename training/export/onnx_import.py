@@ -32,8 +32,10 @@ from training.train.loop import _save_atomic
 
 from . import onnx_export as ox
 
-# Largest difference allowed between the rebuilt module and the shipped graph (float outputs).
+# Largest difference allowed between the rebuilt module and the shipped graph (float outputs; for ids, the
+# share that may differ, i.e. near-ties of the nearest-code search).
 PARITY_TOLERANCE = 1e-3
+Exporter = Callable[[nn.Module, Path], object]  # writes a module's graph as the shipped one was written
 
 
 def _initializers(path: Path) -> dict[str, np.ndarray]:
@@ -100,7 +102,7 @@ def _match(array: np.ndarray, state: dict[str, torch.Tensor]) -> tuple[str, bool
     return None
 
 
-def recover_state(module: nn.Module, export: Callable[[nn.Module, Path], object], shipped: list[Path],
+def recover_state(module: nn.Module, export: Exporter | list[Exporter], shipped: list[Path],
                   prefix: str = "", seed: int = 0) -> tuple[dict[str, torch.Tensor], list[str]]:
     """The state dict of `module` as stored in the shipped graph(s), and the keys none of them holds.
 
