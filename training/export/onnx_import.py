@@ -174,12 +174,6 @@ def _check(name: str, graph: Path, module: nn.Module, feeds: dict[str, np.ndarra
     return diff
 
 
-def _transformer_config(meta: dict) -> Transformer2DConfig:
-    cfg = dict(meta)
-    cfg["attention"] = tuple(cfg.get("attention", ()))
-    return Transformer2DConfig(**cfg)
-
-
 def _load(module: nn.Module, state: dict, missing: list[str], allowed: tuple[str, ...], what: str) -> None:
     bad = [k for k in missing if not any(a in k for a in allowed)]
     if bad:
@@ -187,6 +181,14 @@ def _load(module: nn.Module, state: dict, missing: list[str], allowed: tuple[str
     full = module.state_dict()
     full.update(state)
     module.load_state_dict(full)
+
+
+def _write(out: Path, kind: str, model: nn.Module, metrics: dict, meta: dict) -> Path:
+    """out/KIND/model.pt in the layout `save_model` writes."""
+    path = out / kind / "model.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save_atomic({"kind": kind, "model": model.state_dict(), "metrics": metrics.get(kind, {}), "meta": meta}, path)
+    return path
 
 
 def import_generator(folder: str | Path, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
@@ -217,17 +219,14 @@ def import_generator(folder: str | Path, out_dir: str | Path, seed: int = 0) -> 
     _check("vq encoder", folder / "vq_encoder.onnx", ox.VQEncoderGraph(vq), {"features": feats.numpy()}, (feats,))
     ids = ox.VQEncoderGraph(vq)(feats)
     _check("vq decoder", folder / "vq_decoder.onnx", ox.VQDecoderGraph(vq), {"ids": ids.numpy()}, (ids,))
-    written["vq"] = out / "vq" / "model.pt"
-    written["vq"].parent.mkdir(parents=True, exist_ok=True)
-    _save_atomic({"kind": "vq", "model": vq.state_dict(), "metrics": metrics.get("vq", {}),
-                  "meta": {"vq": vq.cfg.to_dict(), "normalizer": normalizer, "data_root": "", **origin}},
-                 written["vq"])
+    written["vq"] = _write(out, "vq", vq, metrics,
+                           {"vq": vq.cfg.to_dict(), "normalizer": normalizer, "data_root": "", **origin})
 
     token_meta = {"vq_path": str(written["vq"]), "vq": vq.cfg.to_dict(), "normalizer": normalizer,
                   "text": text_meta, "data_root": "", **origin}
     gen = torch.Generator().manual_seed(seed + 1)
 
-    mask = MaskTransformer2D(_transformer_config(meta["transformer"]))
+    mask = MaskTransformer2D(Transformer2DConfig.from_dict(meta["transformer"]))
     state, missing = recover_state(mask, lambda m, p: ox.export_mask_transformer(m, p),
                                    [folder / "mask_transformer.onnx"], seed=seed)
     _load(mask, state, missing, (), "mask transformer")
@@ -238,27 +237,23 @@ def import_generator(folder: str | Path, out_dir: str | Path, seed: int = 0) -> 
     _check("mask transformer", folder / "mask_transformer.onnx", mask,
            {"ids": m_ids.numpy(), "text": t.numpy(), "frame_valid": valid.numpy(), "drop_text": drop.numpy()},
            (m_ids, t, valid, drop))
-    written["mask"] = out / "mask" / "model.pt"
-    written["mask"].parent.mkdir(parents=True, exist_ok=True)
-    _save_atomic({"kind": "mask", "model": mask.state_dict(), "metrics": metrics.get("mask", {}),
-                  "meta": {"transformer": cfg.to_dict(), **token_meta}}, written["mask"])
+    written["mask"] = _write(out, "mask", mask, metrics, {"transformer": cfg.to_dict(), **token_meta})
 
     if "residual_transformer" in meta and (folder / "residual_transformer.onnx").is_file():
-        residual = ResidualTransformer2D(_transformer_config(meta["residual_transformer"]), meta["num_quantizers"])
+        rcfg = Transformer2DConfig.from_dict(meta["residual_transformer"])
+        residual = ResidualTransformer2D(rcfg, meta["num_quantizers"])
         state, missing = recover_state(residual, lambda m, p: ox.export_residual_transformer(m, p),
                                        [folder / "residual_transformer.onnx"], seed=seed)
         _load(residual, state, missing, (), "residual transformer")
-        rcfg, q = residual.cfg, residual.num_quantizers
+        q = residual.num_quantizers
         r_ids = torch.randint(0, rcfg.num_codes, (b, fr, rcfg.num_joints, q), generator=gen)
         layer = torch.randint(1, max(q, 2), (b,), generator=gen)
         t, valid, drop = ox._transformer_inputs(rcfg, b, fr, gen)
         _check("residual transformer", folder / "residual_transformer.onnx", residual,
                {"ids": r_ids.numpy(), "layer": layer.numpy(), "text": t.numpy(), "frame_valid": valid.numpy(),
                 "drop_text": drop.numpy()}, (r_ids, layer, t, valid, drop))
-        written["residual"] = out / "residual" / "model.pt"
-        written["residual"].parent.mkdir(parents=True, exist_ok=True)
-        _save_atomic({"kind": "residual", "model": residual.state_dict(), "metrics": metrics.get("residual", {}),
-                      "meta": {"transformer": rcfg.to_dict(), **token_meta}}, written["residual"])
+        written["residual"] = _write(out, "residual", residual, metrics,
+                                     {"transformer": rcfg.to_dict(), **token_meta})
 
     lmeta = meta["length"]
     length = LengthEstimator(**lmeta["length"])
@@ -268,10 +263,7 @@ def import_generator(folder: str | Path, out_dir: str | Path, seed: int = 0) -> 
     _load(length, state, missing, (), "length estimator")
     lt = nn.functional.normalize(torch.randn(4, text_dim, generator=gen), dim=-1)
     _check("length estimator", folder / "length_estimator.onnx", length, {"text": lt.numpy()}, (lt,))
-    written["length"] = out / "length" / "model.pt"
-    written["length"].parent.mkdir(parents=True, exist_ok=True)
-    sentence_meta = {**text_meta, "condition": "sentence"}
-    _save_atomic({"kind": "length", "model": length.state_dict(), "metrics": metrics.get("length", {}),
-                  "meta": {"length": lmeta["length"], "unit": lmeta["unit"], "fps": lmeta["fps"],
-                           "text": sentence_meta, **origin}}, written["length"])
+    written["length"] = _write(out, "length", length, metrics,
+                               {"length": lmeta["length"], "unit": lmeta["unit"], "fps": lmeta["fps"],
+                                "text": {**text_meta, "condition": "sentence"}, **origin})
     return written

@@ -15,12 +15,6 @@ from training.models.vqvae import MotionVQVAE, VQVAEConfig
 from training.train.generator_tasks import load_checkpoint, normalizer_from_meta
 
 
-def _t2d(d: dict) -> Transformer2DConfig:
-    d = dict(d)
-    d["attention"] = tuple(d["attention"])
-    return Transformer2DConfig(**d)
-
-
 def info_for(vq: MotionVQVAE, tcfg: Transformer2DConfig, length: LengthEstimator, text: SentenceEncoder,
              mean: np.ndarray, std: np.ndarray, name: str = "generator", condition: str = SENTENCE) -> GeneratorInfo:
     return GeneratorInfo(fps=20.0 if vq.cfg.feature_dim == 263 else 12.5, feature_dim=vq.cfg.feature_dim,
@@ -48,7 +42,7 @@ class TorchGeneratorRuntime:
         vq_state = load_checkpoint(meta["vq_path"], "vq")
         vq = MotionVQVAE(VQVAEConfig(**vq_state["meta"]["vq"]))
         vq.load_state_dict(vq_state["model"])
-        tcfg = _t2d(meta["transformer"])
+        tcfg = Transformer2DConfig.from_dict(meta["transformer"])
         mask = MaskTransformer2D(tcfg)
         mask.load_state_dict(ms["model"])
         residual = None
@@ -56,7 +50,8 @@ class TorchGeneratorRuntime:
             rs = load_checkpoint(residual_path, "residual")
             if Path(rs["meta"]["vq_path"]).resolve() != Path(meta["vq_path"]).resolve():
                 raise ValueError("the residual and mask transformers were trained on different VQ-VAEs")
-            residual = ResidualTransformer2D(_t2d(rs["meta"]["transformer"]), vq.cfg.num_quantizers)
+            rcfg = Transformer2DConfig.from_dict(rs["meta"]["transformer"])
+            residual = ResidualTransformer2D(rcfg, vq.cfg.num_quantizers)
             residual.load_state_dict(rs["model"])
         ls = load_checkpoint(length_path, "length")
         length = LengthEstimator(**ls["meta"]["length"])

@@ -40,6 +40,14 @@ class Transformer2DConfig:
         d["attention"] = list(self.attention)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Transformer2DConfig:
+        """The inverse of `to_dict` (a checkpoint's or generator.json's "transformer" entry)."""
+        d = dict(d)
+        if "attention" in d:
+            d["attention"] = tuple(d["attention"])
+        return cls(**d)
+
     @property
     def mask_id(self) -> int:
         return self.num_codes
