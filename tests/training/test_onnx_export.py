@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,10 @@ pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscr
 
 from backend.cli.main import main  # noqa: E402
 from backend.runtime.model_folder import sha256_file  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 FEATURE_DIM = 263
 MAX_ROWS = 12  # token rows: 48 frames
-
-
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models run far faster on one thread, above all on a machine busy with other jobs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _codebooks(vq) -> None:

@@ -15,7 +15,8 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscript (training extra)")
 
 from backend.cli.main import main  # noqa: E402
-from tests.training.test_onnx_export import exported_generator, one_torch_thread  # noqa: E402
+from tests.training.test_onnx_export import exported_generator  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # Filled by the VQ while it trains and never read by encode or decode, so an export does not hold them.

@@ -22,8 +22,8 @@ from backend.cli.main import main  # noqa: E402
 from backend.errors import MotionInputError  # noqa: E402
 from backend.retrieve.loader import load_retrieval  # noqa: E402
 from backend.runtime.model_folder import sha256_file  # noqa: E402
-from tests.training.test_onnx_export import one_torch_thread  # noqa: E402
 from tests.training.test_retrieval_models import tiny_config, write_tiny_text_base  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 KINDS = ("tmr", "patches")
 

