@@ -100,7 +100,10 @@ class MOGENTS_PT_generate(_Panel, bpy.types.Panel):
         layout.prop(s, "show_advanced", icon="PREFERENCES")
         if s.show_advanced:
             row = layout.row(align=True)
-            row.prop(s, "cfg")
+            row.prop(s, "auto_strength", text="", icon="AUTO")
+            sub = row.row(align=True)
+            sub.enabled = not s.auto_strength
+            sub.prop(s, "cfg")
             row.prop(s, "steps")
         col = layout.column()
         col.enabled = not busy and context.active_object is not None and context.active_object.type == "ARMATURE"

@@ -160,6 +160,12 @@ class MOGENTS_PG_settings(bpy.types.PropertyGroup):
         min=1,
         max=8,
     )
+    auto_strength: BoolProperty(
+        name="Model's strength",
+        default=True,
+        description="Use the prompt strength the model recommends (its model card says which); "
+        "switch off to set your own",
+    )
     cfg: FloatProperty(
         name="Prompt strength",
         description="How closely the motion follows the prompt (classifier-free guidance scale, CFG)"

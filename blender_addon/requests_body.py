@@ -22,7 +22,8 @@ def generate_body(settings) -> dict:
     if not prompt:
         raise ValueError("type a prompt first")
     return {"prompt": prompt, "seconds": None if settings.auto_length else _finite(settings.seconds, "seconds"),
-            "seed": int(settings.seed), "samples": int(settings.variations), "cfg": _finite(settings.cfg, "cfg"),
+            "seed": int(settings.seed), "samples": int(settings.variations),
+            "cfg": None if settings.auto_strength else _finite(settings.cfg, "cfg"),  # None: the model's own
             "steps": int(settings.steps) or None,  # 0 ("Auto" in the panel): the model's own count
             "raw": bool(settings.raw_output)}  # the backend cleans the motion unless asked not to
 

@@ -35,7 +35,7 @@ def _evaluator(path: str | None):
         raise MotionInputError(str(err)) from None
 
 
-def _decoding_settings(args: argparse.Namespace, gen, steps: int) -> dict:
+def _decoding_settings(args: argparse.Namespace, gen, steps: int, cfg: float) -> dict:
     """What identifies the generated row, for resuming a partial run: the model and the decoding options."""
     if args.torch:
         model = {"torch": list(args.torch)}
@@ -44,7 +44,9 @@ def _decoding_settings(args: argparse.Namespace, gen, steps: int) -> dict:
 
         table = json.dumps(gen.info.extra.get("sha256", {}), sort_keys=True).encode()
         model = {"model": gen.info.name, "model_sha256": hashlib.sha256(table).hexdigest()}
-    return {**model, "steps": steps, "cfg": args.cfg, "residual_cfg": args.residual_cfg}
+    sampling = {} if (args.temperature, args.top_k) == (1.0, 0.1) else {"temperature": args.temperature,
+                                                                         "top_k": args.top_k}
+    return {**model, "steps": steps, "cfg": cfg, "residual_cfg": args.residual_cfg, **sampling}
 
 
 def run_eval_generation(args: argparse.Namespace) -> int:
@@ -57,15 +59,16 @@ def run_eval_generation(args: argparse.Namespace) -> int:
         return _eval_baseline(args, evaluator)
     gen = _generator(args)
     try:
-        opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg,
-                             residual_cfg_scale=args.residual_cfg).resolved(gen.info).checked()
+        opts = DecodeOptions(steps=args.steps, cfg_scale=args.cfg, residual_cfg_scale=args.residual_cfg,
+                             temperature=args.temperature, top_k=args.top_k).resolved(gen.info).checked()
     except ValueError as err:
         raise MotionInputError(str(err)) from None
 
     try:
         rows = evaluate_generation(generator_fn(gen, opts), args.data, args.split, evaluator, repeats=args.repeats,
                                    mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
-                                   partial=args.partial, partial_settings=_decoding_settings(args, gen, opts.steps))
+                                   partial=args.partial,
+                                   partial_settings=_decoding_settings(args, gen, opts.steps, opts.cfg_scale))
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}
@@ -274,8 +277,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--mm-texts", type=int, default=100)
     g.add_argument("--mm-samples", type=int, default=30)
     g.add_argument("--steps", type=int, help="decoding steps (default: the model's recommended count)")
-    g.add_argument("--cfg", type=float, default=4.0)
+    g.add_argument("--cfg", type=float, default=None, help="guidance scale (default: the model's recommended one)")
     g.add_argument("--residual-cfg", type=float, default=5.0, help="CFG scale of the residual layers")
+    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the base layer")
+    g.add_argument("--top-k", type=float, default=0.1,
+                   help="share of the codebook kept when sampling the base layer (or a count >= 1)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--partial", metavar="FILE",
                    help="save each finished repeat here and continue from it when rerun with the same settings")

@@ -153,7 +153,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="generator folder (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--steps", type=int, help="iterative decoding steps (default: the model's, see its card)")
-    p.add_argument("--cfg", type=float, default=4.0, help="classifier-free guidance scale")
+    p.add_argument("--cfg", type=float, default=None,
+                   help="classifier-free guidance scale (default: the model's recommended one, 4 unless its "
+                        "generator.json says otherwise)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=float, default=0.1, help="fraction of codes kept (or a count >= 1)")
     p.add_argument("--quiet", action="store_true")

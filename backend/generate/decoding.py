@@ -23,7 +23,7 @@ from .sampling import guided, sample_tokens
 @dataclass(frozen=True)
 class DecodeOptions:
     steps: int | None = None     # None: the model's recommended count (GeneratorInfo.decode_steps)
-    cfg_scale: float = 4.0
+    cfg_scale: float | None = None  # None: the model's recommended scale (GeneratorInfo.decode_cfg)
     residual_cfg_scale: float = 5.0
     temperature: float = 1.0
     top_k: float = 0.1           # fraction of the codebook kept (or an absolute count >= 1)
@@ -31,13 +31,14 @@ class DecodeOptions:
     residual_top_k: float = 0.1
 
     def resolved(self, info: GeneratorInfo) -> DecodeOptions:
-        """These options with the model's step count filled in where none was asked for."""
-        return self if self.steps is not None else replace(self, steps=info.decode_steps)
+        """These options with the model's step count and guidance scale filled in where none was asked for."""
+        return replace(self, steps=info.decode_steps if self.steps is None else self.steps,
+                       cfg_scale=info.decode_cfg if self.cfg_scale is None else self.cfg_scale)
 
     def checked(self) -> DecodeOptions:
         if self.steps is not None and not 1 <= self.steps <= 100:
             raise ValueError(f"steps must be in 1..100, got {self.steps}")
-        if not 0 <= self.cfg_scale <= 30 or not 0 <= self.residual_cfg_scale <= 30:
+        if (self.cfg_scale is not None and not 0 <= self.cfg_scale <= 30) or not 0 <= self.residual_cfg_scale <= 30:
             raise ValueError("cfg scale must be in 0..30")
         if not 0 <= self.temperature <= 10 or self.top_k <= 0:
             raise ValueError("temperature must be in 0..10 and top_k positive")

@@ -14,12 +14,14 @@ HumanML3D features (T, D) into joints (T, J, 3) an animator can key:
    length (`Skeleton.target_lengths`, the body the features are computed on), pointing from the fitted parent
    towards the (filtered) predicted child. This fit was chosen over forward kinematics of the rot6d channels:
    on 40 generated motions FK drifts 64 mm from the predicted joints on average (up to 1.2 m: its errors add
-   up along the chains), the fit 24 mm (mostly the model's too-short arms and legs).
+   up along the chains), the fit 24 mm (mostly the model's too-short arms and legs). Elbows and knees fold
+   at most `HINGE_LIMITS_DEG`.
 3. **Planted feet.** The predicted contact channels (ankle and toe per foot), confirmed by the joint being near
    its resting height and slow, say when a foot is planted. Each plant is one placement of a rigid foot in
-   world space (toe at its mean position, ankle at the foot's length from it), eased in and out over
-   `blend_frames`; a two-bone IK (hip, knee, ankle, lengths kept) bends the leg to reach it, a toe-only contact
-   turns the foot about the locked toe, and the body is lowered where a pinned foot would be out of reach.
+   world space (toe at its mean position, ankle at the foot's length from it), ankle and toe eased in and out
+   together over `blend_frames` as offsets from the source; a two-bone IK (hip, knee, ankle, lengths kept)
+   bends the leg to reach it, a toe-only contact turns the foot about the locked toe, and the body is lowered
+   where a pinned foot would be out of reach.
 4. **Floor.** Whatever still reaches below the floor (y = 0) lifts the whole body by a smooth per-frame offset.
 
 Every step keeps the bone lengths, so the result is rigid to float precision. Numpy + scipy; 2-5 ms for 196
@@ -36,7 +38,7 @@ from scipy import ndimage, signal
 from ..errors import MotionInputError
 from .features import FeatureLayout, features_to_joints, recover_root
 from .quality import CONTACT_SPEED, feet_on_the_floor, foot_joint_ids
-from .retarget.contacts import plant_targets, two_bone_ik
+from .retarget.contacts import ease_offsets, knee_bend_hint, two_bone_ik
 from .rotations import normalize, qinv, qrot
 from .skeleton import Skeleton, skeleton_for_feature_dim
 
@@ -136,6 +138,54 @@ def rigid_fit(skeleton: Skeleton, joints: np.ndarray, lengths: np.ndarray | None
     return out
 
 
+# most an elbow or knee folds (degrees from straight). Generated motion sometimes folds a forearm back onto the
+# upper arm (175 degrees in one jump), where the limb's bend plane is undefined and the retargeted upper arm
+# rolled 145 degrees in a frame; a real elbow stops near 150 and a knee (kneeling, squatting) near 160.
+HINGE_LIMITS_DEG = {"elbow": 150.0, "knee": 160.0}
+_HINGES = {"elbow": ("shoulder", "elbow", "wrist"), "knee": ("hip", "knee", "ankle")}
+
+
+def _subtree(skeleton: Skeleton, joint: int) -> list[int]:
+    out, todo = [], [joint]
+    while todo:
+        j = todo.pop()
+        out.append(j)
+        todo += skeleton.children(j)
+    return out
+
+
+def limit_hinges(skeleton: Skeleton, joints: np.ndarray, limits: dict[str, float] | None = None) -> np.ndarray:
+    """Joints (T, J, 3) with every elbow and knee folded at most its limit: where a limb folds further, its lower
+    part (forearm, or shin and foot) turns back in the limb's own bend plane about the middle joint, lengths
+    kept."""
+    limits = HINGE_LIMITS_DEG if limits is None else limits
+    out = np.array(joints, dtype=np.float64, copy=True)
+    names = skeleton.joint_names
+    for hinge, limit in limits.items():
+        for side in "lr":
+            chain = [f"{side}_{n}" for n in _HINGES[hinge]]
+            if not all(n in names for n in chain):
+                continue
+            top, mid, end = (names.index(n) for n in chain)
+            up, low = out[:, mid] - out[:, top], out[:, end] - out[:, mid]
+            cos = np.sum(up * low, -1) / np.maximum(np.linalg.norm(up, axis=-1) * np.linalg.norm(low, axis=-1), 1e-12)
+            excess = np.arccos(np.clip(cos, -1.0, 1.0)) - np.deg2rad(limit)
+            normal = np.cross(up, low)
+            size = np.linalg.norm(normal, axis=-1)
+            fix = (excess > 0) & (size > 1e-9)
+            if not fix.any():
+                continue
+            axis = normal[fix] / size[fix, None]
+            angle = -excess[fix]  # about up x low, a positive angle folds further: turn back
+            c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+            pivot = out[fix, mid]
+            for j in _subtree(skeleton, end):
+                v = out[fix, j] - pivot  # Rodrigues' rotation of each lower joint about the middle one
+                k_dot = np.sum(axis * v, -1, keepdims=True)
+                out[fix, j] = pivot + v * c + np.cross(axis, v) * s + axis * k_dot * (1.0 - c)
+    return out
+
+
 def planted(channel: np.ndarray, threshold: float, position: np.ndarray | None = None, fps: float = 20.0,
             floor: float = 0.0) -> np.ndarray:
     """(T,) bool plants from a predicted contact channel: one-frame gaps filled, one-frame plants dropped.
@@ -164,24 +214,52 @@ class FootTargets:
 
 def foot_targets(skeleton: Skeleton, joints: np.ndarray, ankle_on: np.ndarray, toe_on: np.ndarray, side: int,
                  blend: int, floor: float) -> FootTargets:
-    """Lock positions of one foot: each plant at its mean position (not under the floor), eased in and out; a
-    toe-only plant pivots the foot about the locked toe."""
+    """Lock positions of one foot. A plant is a run of frames where its ankle or its toe is planted, one
+    placement of a rigid foot (`rigid_foot_locks`): an ankle-and-toe frame holds both locks, a toe-only frame
+    (heel off) turns the foot about the locked toe, an ankle-only frame (heel strike) turns it about the locked
+    ankle, both along the source's foot direction. Ankle and toe ease in and out of each plant together, as
+    offsets from the source: easing them apart (the heel leaves and lands a frame or two before the toe) turned
+    the foot up to 65 degrees a frame between two close plants, toe behind heel."""
     ankle, toe = (skeleton.feet_left, skeleton.feet_right)[side]
     length = skeleton.target_lengths[toe]
     foot_dir = normalize(joints[:, toe] - joints[:, ankle])
     ankle_at, toe_at = rigid_foot_locks(joints[:, ankle], joints[:, toe], ankle_on, toe_on, length, floor)
-    toe_lock, w_toe = plant_targets(toe_at, toe_on, blend)
-    ankle_lock, w_ankle = plant_targets(ankle_at, ankle_on, blend)
-    toe_target = joints[:, toe] + w_toe[:, None] * (toe_lock - joints[:, toe])
-    # toe-only plant: the ankle goes where the (raw) foot puts the toe on its lock, at the foot's length from it,
-    # so the foot turns about the toe; an ankle plant takes precedence and the toe points at its lock
-    pivot = toe_target - foot_dir * length
-    target = joints[:, ankle] + w_toe[:, None] * (pivot - joints[:, ankle])
-    target = target + w_ankle[:, None] * (ankle_lock - target)
-    on_sphere = toe_target + length * normalize(target - toe_target)
-    target = target + w_toe[:, None] * (on_sphere - target)
-    target[:, 1] = np.maximum(target[:, 1], floor)
-    return FootTargets(target, toe_target, np.maximum(w_toe, w_ankle))
+    toe_held = np.where(toe_on[:, None], toe_at, ankle_at + foot_dir * length)
+    ankle_held = np.where(ankle_on[:, None], ankle_at, toe_at - foot_dir * length)
+    toe_held[:, 1] = np.maximum(toe_held[:, 1], floor)
+    ankle_held[:, 1] = np.maximum(ankle_held[:, 1], floor)
+    on = ankle_on | toe_on
+    toe_target, weight = ease_offsets(joints[:, toe], toe_held, on, blend)
+    target, _ = ease_offsets(joints[:, ankle], ankle_held, on, blend)
+    lift = step_clearance(toe_target, on, weight, floor)
+    toe_target[:, 1] += lift
+    target[:, 1] = np.maximum(target[:, 1] + lift, floor)
+    return FootTargets(target, toe_target, weight)
+
+
+STEP_CLEARANCE = (0.25, 0.06)  # a step between plants lifts its toe by this share of its travel, at most this (m)
+
+
+def step_clearance(toe: np.ndarray, on: np.ndarray, weight: np.ndarray | None, floor: float) -> np.ndarray:
+    """(T,) heights to add to a foot between two plants so that the step clears the floor: an arc (a half-sine
+    clipped at half height, so the foot is up from the step's first frames), up to STEP_CLEARANCE of the toe's
+    travel across the gap, less what the toe already lifts. Generated shuffles move a foot 30-45 cm between
+    close plants with the toe under 2 cm: without it the foot skims the floor. With `weight` (the ease towards
+    the plants) only gaps eased all through are lifted; longer ones are the source's own swing."""
+    lift = np.zeros(len(toe))
+    labels, count = ndimage.label(~on)
+    for gap in range(1, count + 1):
+        frames = np.flatnonzero(labels == gap)
+        first, last = frames[0], frames[-1]
+        if first == 0 or last == len(on) - 1 or (weight is not None and not (weight[frames] > 0).all()):
+            continue
+        travel = float(np.linalg.norm(toe[last + 1, [0, 2]] - toe[first - 1, [0, 2]]))
+        want = min(STEP_CLEARANCE[0] * travel, STEP_CLEARANCE[1])
+        have = float(toe[frames, 1].max()) - floor
+        if want > have:
+            arc = np.sin(np.pi * (np.arange(len(frames)) + 1) / (len(frames) + 1))
+            lift[frames] = (want - have) * np.minimum(1.0, 2.0 * arc)
+    return lift
 
 
 def rigid_foot_locks(ankle: np.ndarray, toe: np.ndarray, ankle_on: np.ndarray, toe_on: np.ndarray, length: float,
@@ -269,7 +347,8 @@ def lock_feet(skeleton: Skeleton, joints: np.ndarray, contacts: np.ndarray, forw
         moved = (tg.weight > 0) | (out[:, ankle, 1] < floor) | (drop > 0)
         if not moved.any():
             continue
-        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], target, lengths[knee], lengths[ankle], forward)
+        hint = knee_bend_hint(out[:, hip], out[:, knee], out[:, ankle], forward, lengths[knee])
+        new_knee, new_ankle = two_bone_ik(out[:, hip], hint, target, lengths[knee], lengths[ankle], forward)
         out[moved, knee], out[moved, ankle] = new_knee[moved], new_ankle[moved]
         new_dir = np.where((tg.weight > 0)[:, None], normalize(tg.toe - out[:, ankle]), foot_dir)
         out[moved, toe] = (out[:, ankle] + new_dir * lengths[toe])[moved]
@@ -356,7 +435,7 @@ def clean_joints(skeleton: Skeleton, raw: np.ndarray, contacts: np.ndarray, forw
         root[:, [0, 2]] *= scale
         root[:, 1] = opts.floor + (root[:, 1] - opts.floor) * scale
         smooth = root[:, None] + rel
-    rigid = rigid_fit(skeleton, smooth)
+    rigid = limit_hinges(skeleton, rigid_fit(skeleton, smooth))
     joints = lock_feet(skeleton, rigid, contacts, forward, opts.blend_frames, opts.floor)
     joints[..., 1] += floor_lift(joints, opts.floor)[:, None]
     found = contacts_on_the_ground(skeleton, joints, contacts, fps, opts.floor)

@@ -130,7 +130,7 @@ def scale_strides(skeleton, joints: np.ndarray, warp: PathWarp, forward: np.ndar
     pelvis along the direction of travel are scaled by `stride_factor`, so a stance foot moves back under the body
     at the new pace and stays put on the ground; the knees are re-solved by two-bone IK (hips, pelvis and upper
     body untouched; a foot beyond reach gets a straight leg towards it)."""
-    from .retarget.contacts import two_bone_ik
+    from .retarget.contacts import knee_bend_hint, two_bone_ik
 
     factor = stride_factor(warp, fps)
     if np.abs(factor - 1.0).max() < 1e-3:
@@ -147,7 +147,8 @@ def scale_strides(skeleton, joints: np.ndarray, warp: PathWarp, forward: np.ndar
         along = np.einsum("ti,ti->t", out[:, ankle] - out[:, 0], travel)
         shift = ((factor - 1.0) * along)[:, None] * travel
         toe_vec = out[:, toe] - out[:, ankle]
-        new_knee, new_ankle = two_bone_ik(out[:, hip], out[:, knee], out[:, ankle] + shift, upper, lower, forward)
+        hint = knee_bend_hint(out[:, hip], out[:, knee], out[:, ankle], forward, upper)
+        new_knee, new_ankle = two_bone_ik(out[:, hip], hint, out[:, ankle] + shift, upper, lower, forward)
         out[:, knee], out[:, ankle] = new_knee, new_ankle
         out[:, toe] = new_ankle + toe_vec
     return out
@@ -250,8 +251,8 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
     `anchors` {side (0 left, 1 right): frames} are frames where the foot must be exactly as given (keyed feet):
     a pinned foot steps onto the keyed place in time and a step never runs past one. Legs are re-solved with a
     two-bone IK (hips, so the pelvis path and the upper body, untouched)."""
-    from .cleanup import toe_above_floor
-    from .retarget.contacts import two_bone_ik
+    from .cleanup import step_clearance, toe_above_floor
+    from .retarget.contacts import knee_bend_hint, two_bone_ik
 
     joints = np.asarray(joints, np.float64)
     frames = len(joints)
@@ -277,6 +278,7 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
         sides.append((ankle, toe, knee, hip, arrived, stand, keyed, _leads(arrived, fps)))
     state = [_Foot(), _Foot()]
     placed = [s[4].copy() for s in sides]
+    pinned = [np.zeros(frames, bool), np.zeros(frames, bool)]  # frames each foot is held planted
 
     def next_anchor(keyed: np.ndarray, t: int) -> int | None:
         i = np.searchsorted(keyed, t, side="right")
@@ -342,6 +344,7 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
                             st.landing = foot[end] + _reachable(lead, foot[end, 0], joints[end, hip], reach)
             if st.mode == "planted":
                 placed[side][t] = st.lock
+                pinned[side][t] = True
                 continue
             u = (t - st.start) / max(st.end - st.start, 1)
             s = _ease(u)
@@ -360,10 +363,13 @@ def plant_feet(skeleton, joints: np.ndarray, forward: np.ndarray, fps: float,
             placed[side][t] = np.stack([ankle_at, ankle_at + vec])
     out = joints.copy()
     for side, (ankle, toe, knee, hip, *_) in enumerate(sides):
+        # a foot that swings between two plants (the motion's own low swing, sped up by a warp) clears the floor
+        placed[side][..., 1] += step_clearance(placed[side][:, 1], pinned[side], None, floor)[:, None]
         moved = np.abs(placed[side] - joints[:, [ankle, toe]]).max(axis=(1, 2)) > 1e-9
         if not moved.any():
             continue
-        new_knee, new_ankle = two_bone_ik(out[moved, hip], out[moved, knee], placed[side][moved, 0], lengths[knee],
+        hint = knee_bend_hint(out[moved, hip], out[moved, knee], out[moved, ankle], forward[moved], lengths[knee])
+        new_knee, new_ankle = two_bone_ik(out[moved, hip], hint, placed[side][moved, 0], lengths[knee],
                                           lengths[ankle], forward[moved])
         out[moved, knee], out[moved, ankle] = new_knee, new_ankle
         out[moved, toe] = new_ankle + (placed[side][moved, 1] - placed[side][moved, 0])

@@ -17,6 +17,7 @@ from .text_condition import SENTENCE, condition_dim
 
 FORMAT = "mogents-generator"
 PAPER_STEPS = 10  # MoGenTS / MoMask iterative decoding steps
+PAPER_CFG = 4.0   # MoMask's classifier-free guidance scale for the base layer
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class GeneratorInfo:
     name: str = "generator"
     extra: dict = field(default_factory=dict, repr=False)
     decode_steps: int = PAPER_STEPS  # the model's recommended decoding steps (generator.json "decoding")
+    decode_cfg: float = PAPER_CFG    # ... and guidance scale (its "cfg")
     condition: str = SENTENCE        # the text condition `encode_text` returns (backend.runtime.text_condition)
 
     @property

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionInputError
-from .base import FORMAT, PAPER_STEPS, GeneratorInfo
+from .base import FORMAT, PAPER_CFG, PAPER_STEPS, GeneratorInfo
 from .text_condition import KINDS, SENTENCE
 
 VERSION = 1
@@ -149,8 +149,10 @@ def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[Genera
         raise MotionInputError(f"missing or bad field {err}", str(meta_path)) from None
     decoding = data.get("decoding") or {}
     steps = decoding.get("steps", PAPER_STEPS) if isinstance(decoding, dict) else None
-    if type(steps) is not int or not 1 <= steps <= 100:  # bool is not a step count
-        raise MotionInputError("'decoding' must be {\"steps\": 1..100}", str(meta_path))
+    cfg = decoding.get("cfg", PAPER_CFG) if isinstance(decoding, dict) else None
+    if (type(steps) is not int or not 1 <= steps <= 100  # bool is not a step count
+            or type(cfg) not in (int, float) or not 0 <= cfg <= 30):
+        raise MotionInputError("'decoding' must be {\"steps\": 1..100, \"cfg\": 0..30}", str(meta_path))
     text = data.get("text") if isinstance(data.get("text"), dict) else {}
     condition = text.get("condition", SENTENCE)
     if condition not in KINDS:
@@ -158,6 +160,6 @@ def load_generator_folder(path: str | Path, verify: bool = True) -> tuple[Genera
                                str(meta_path))
     info = GeneratorInfo(fps=fps, **fields, mean=load_stat(files["mean"], fields["feature_dim"]),
                          std=load_stat(files["std"], fields["feature_dim"]),
-                         name=str(data.get("name", folder.name)), extra=data, decode_steps=steps,
+                         name=str(data.get("name", folder.name)), extra=data, decode_steps=steps, decode_cfg=float(cfg),
                          condition=condition)
     return info, files, data

@@ -36,7 +36,8 @@ class StrictModel(BaseModel):
 
 
 class DecodeParams(StrictModel):
-    cfg: float = Field(4.0, ge=0, le=30, description="classifier-free guidance scale")
+    cfg: float | None = Field(None, ge=0, le=30,
+                              description="classifier-free guidance scale; null: the model's recommended scale")
     steps: int | None = Field(None, ge=1, le=100,
                               description="iterative decoding steps; null: the model's recommended count")
     temperature: float = Field(1.0, ge=0, le=10)

@@ -174,3 +174,112 @@ def test_a_short_bone_keeps_its_direction_when_the_fit_moves_its_parent():
     np.testing.assert_allclose(lengths, np.broadcast_to(SMPL22.target_lengths[1:], lengths.shape), atol=1e-9)
     # the hands still end near where the model put them (limbs aim at their child)
     assert np.linalg.norm(fit[:, j["l_wrist"]] - pose[:, j["l_wrist"]], axis=-1).max() < 0.1
+
+
+def _bend_deg(joints: np.ndarray, top: int, mid: int, end: int) -> np.ndarray:
+    up, low = joints[:, mid] - joints[:, top], joints[:, end] - joints[:, mid]
+    cos = np.sum(up * low, -1) / (np.linalg.norm(up, axis=-1) * np.linalg.norm(low, axis=-1))
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_an_elbow_folded_past_its_limit_turns_back_in_its_own_plane():
+    from backend.motion.cleanup import HINGE_LIMITS_DEG, limit_hinges
+
+    j = {n: i for i, n in enumerate(SMPL22.joint_names)}
+    pose = SMPL22.rest_joints()[None].repeat(4, axis=0)
+    shoulder, elbow, wrist = j["l_shoulder"], j["l_elbow"], j["l_wrist"]
+    upper = pose[0, elbow] - pose[0, shoulder]
+    forearm = np.linalg.norm(pose[0, wrist] - pose[0, elbow])
+    u = upper / np.linalg.norm(upper)
+    side = np.cross(u, [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side)
+    for f, bend in enumerate((30.0, 149.0, 170.0, 179.0)):  # the wrist folds back towards the shoulder
+        b = np.radians(bend)
+        pose[f, wrist] = pose[f, elbow] + forearm * (np.cos(b) * u + np.sin(b) * side)
+    out = limit_hinges(SMPL22, pose)
+    bends = _bend_deg(out, shoulder, elbow, wrist)
+    np.testing.assert_allclose(bends, [30.0, 149.0, HINGE_LIMITS_DEG["elbow"], HINGE_LIMITS_DEG["elbow"]], atol=1e-6)
+    np.testing.assert_allclose(out[:2], pose[:2])  # within the limit nothing moves
+    np.testing.assert_allclose(np.linalg.norm(out[:, wrist] - out[:, elbow], axis=-1), forearm, atol=1e-9)
+    # the forearm stays in the plane of the bend it had
+    normal = np.cross(u, side)
+    assert np.abs((out[:, wrist] - out[:, elbow]) @ normal).max() < 1e-9
+    untouched = [k for k in range(22) if k != wrist]
+    np.testing.assert_allclose(out[:, untouched], pose[:, untouched])
+
+
+def test_a_folded_knee_moves_the_whole_lower_leg_rigidly():
+    from backend.motion.cleanup import HINGE_LIMITS_DEG, limit_hinges
+
+    j = {n: i for i, n in enumerate(SMPL22.joint_names)}
+    pose = SMPL22.rest_joints()[None].copy()
+    hip, knee, ankle, foot = j["r_hip"], j["r_knee"], j["r_ankle"], j["r_foot"]
+    # fold the shin (and the foot with it) 175 degrees about the sideways axis through the knee
+    a = np.radians(175.0)
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    for k in (ankle, foot):
+        pose[0, k] = pose[0, knee] + rot @ (pose[0, k] - pose[0, knee])
+    out = limit_hinges(SMPL22, pose)
+    assert _bend_deg(out, hip, knee, ankle)[0] == pytest.approx(HINGE_LIMITS_DEG["knee"], abs=1e-6)
+    before = np.linalg.norm(pose[0, foot] - pose[0, ankle])
+    assert np.linalg.norm(out[0, foot] - out[0, ankle]) == pytest.approx(before, abs=1e-9)
+    normal = np.cross(pose[0, knee] - pose[0, hip], pose[0, ankle] - pose[0, knee])  # the bend plane is kept
+    for k in (ankle, foot):
+        assert normal @ (out[0, k] - pose[0, k]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_short_step_between_close_plants_keeps_the_foot_rigid_and_the_source_lift():
+    """Heel-off before toe-off and heel-strike before the toe lands, with only four free frames between the
+    plants: the ankle and the toe ease together, so the foot stays rigid, turns no faster than the source's and
+    lifts as the source lifts (easing each joint from lock to lock on its own frames flicked a generated walk's
+    foot 65 degrees in a frame)."""
+    from backend.motion.cleanup import foot_targets
+
+    frames, length = 24, SMPL22.target_lengths[j_toe := SMPL22.feet_left[1]]
+    ankle_i = SMPL22.feet_left[0]
+    t = np.arange(frames)
+    joints = np.zeros((frames, 22, 3))
+    # a generated shuffle: the step is short and low, and the foot glides on during the next plant, so that
+    # plant's lock lies well ahead of where the foot lands
+    ankle = np.stack([np.zeros(frames), np.full(frames, 0.08),
+                      0.3 * np.clip((t - 8) / 8, 0, 1) + 0.03 * np.clip(t - 16, 0, None)], 1)
+    ankle[9:15, 1] += 0.06 * np.sin(np.pi * (t[9:15] - 8) / 7)  # a lift mid-step
+    pitch = np.radians(-20 + 15 * np.sin(np.pi * np.clip((t - 6) / 12, 0, 1)))
+    joints[:, ankle_i] = ankle
+    joints[:, j_toe] = ankle + length * np.stack([np.zeros(frames), np.sin(pitch), np.cos(pitch)], 1)
+    ankle_on = (t <= 8) | (t >= 15)
+    toe_on = (t <= 10) | (t >= 16)
+    tg = foot_targets(SMPL22, joints, ankle_on, toe_on, 0, blend=3, floor=0.0)
+    foot = tg.toe - tg.ankle
+    # the targets are a rigid foot (easing each joint between its own locks shrank it to 68% mid-step)
+    np.testing.assert_allclose(np.linalg.norm(foot, axis=-1), length, rtol=0.03)
+    foot /= np.linalg.norm(foot, axis=-1, keepdims=True)
+    turn = np.degrees(np.arccos(np.clip(np.sum(foot[1:] * foot[:-1], -1), -1, 1)))
+    src = joints[:, j_toe] - joints[:, ankle_i]
+    src /= np.linalg.norm(src, axis=-1, keepdims=True)
+    src_turn = np.degrees(np.arccos(np.clip(np.sum(src[1:] * src[:-1], -1), -1, 1)))
+    assert turn.max() < src_turn.max() + 10.0
+    assert (foot[:, 2] > 0.5).all()  # the toe never ends up behind the heel
+    free = ~(ankle_on | toe_on)
+    assert tg.ankle[free, 1].max() > 0.1  # the source's lift is kept
+
+
+def test_a_shuffle_between_close_plants_lifts_the_foot_off_the_floor():
+    """A generated shuffle slides a foot 40 cm between two close plants with the toe on the floor; the eased
+    foot steps over an arc instead (up to a quarter of its travel, at most 6 cm), and only in that gap."""
+    from backend.motion.cleanup import STEP_CLEARANCE, foot_targets
+
+    frames, (ankle_i, toe_i) = 30, SMPL22.feet_left
+    length = SMPL22.target_lengths[toe_i]
+    t = np.arange(frames)
+    joints = np.zeros((frames, 22, 3))
+    z = 0.4 * np.clip((t - 12) / 4, 0, 1)  # the whole foot glides 40 cm over frames 12-16, never lifting
+    joints[:, ankle_i] = np.stack([np.zeros(frames), np.full(frames, 0.05), z], 1)
+    joints[:, toe_i] = joints[:, ankle_i] + [0.0, -0.05, np.sqrt(length ** 2 - 0.05 ** 2)]
+    on = (t <= 12) | (t >= 16)
+    tg = foot_targets(SMPL22, joints, on, on, 0, blend=3, floor=0.0)
+    gap = ~on
+    assert tg.toe[on, 1].max() < 1e-9  # planted toes stay on the floor
+    assert tg.toe[gap, 1].max() == pytest.approx(min(STEP_CLEARANCE[0] * 0.4, STEP_CLEARANCE[1]), rel=0.2)
+    # the foot stays rigid as it lifts: ankle and toe rise together
+    np.testing.assert_allclose(np.linalg.norm(tg.toe - tg.ankle, axis=-1), length, rtol=0.03)

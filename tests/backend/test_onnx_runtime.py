@@ -166,6 +166,8 @@ def test_missing_file_is_refused(exported, tmp_path):
     (lambda m: json.dumps({**m, "decoding": {"steps": 0}}), "decoding"),
     (lambda m: json.dumps({**m, "decoding": {"steps": "ten"}}), "decoding"),
     (lambda m: json.dumps({**m, "decoding": [5]}), "decoding"),
+    (lambda m: json.dumps({**m, "decoding": {"steps": 5, "cfg": 31}}), "decoding"),
+    (lambda m: json.dumps({**m, "decoding": {"steps": 5, "cfg": "strong"}}), "decoding"),
 ])
 def test_broken_description_is_refused(exported, tmp_path, change, message):
     folder = linked_copy(exported[0], tmp_path / "g")
@@ -192,6 +194,30 @@ def test_the_folder_recommends_its_decoding_steps(exported, tmp_path):
     rewrite(folder / "generator.json", json.dumps({**meta, "decoding": {"steps": 3}}).encode())
     assert decode_steps(folder) == {3}
     assert decode_steps(folder, DecodeOptions(steps=2)) == {2}  # an explicit count wins
+
+
+def test_the_folder_recommends_its_guidance_scale(exported, tmp_path, monkeypatch):
+    from backend.generate import decoding
+    from backend.generate.decoding import DecodeOptions
+    from backend.generate.generator import Generator
+
+    scales = []
+    real = decoding._cfg_call
+    monkeypatch.setattr(decoding, "_cfg_call",
+                        lambda fn, scale, *a: scales.append((fn.__name__, scale)) or real(fn, scale, *a))
+
+    def base_scales(folder, options=None):  # the base layer's; the residual layers keep their own scale
+        scales.clear()
+        Generator(OnnxGeneratorRuntime(folder, device="cpu")).generate("a person walks", seconds=1.0, options=options)
+        assert {s for name, s in scales if name == "residual_logits"} == {5.0}
+        return {s for name, s in scales if name == "mask_logits"}
+
+    assert base_scales(exported[0]) == {4.0}  # no recommendation: MoMask's scale
+    folder = linked_copy(exported[0], tmp_path / "g")
+    meta = json.loads((folder / "generator.json").read_text())
+    rewrite(folder / "generator.json", json.dumps({**meta, "decoding": {"steps": 3, "cfg": 2.5}}).encode())
+    assert base_scales(folder) == {2.5}
+    assert base_scales(folder, DecodeOptions(cfg_scale=6.0)) == {6.0}  # an explicit scale wins
 
 
 def test_not_a_generator_folder(tmp_path):

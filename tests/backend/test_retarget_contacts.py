@@ -116,7 +116,9 @@ def test_foot_cleanup_keeps_planted_feet_still_and_leaves_the_rest_alone(walk, r
                   for a, b in ((hip, knee), (knee, bone)))
         pin, _ = plant_targets(before[bone], contact)
         reachable = contact & (np.linalg.norm(pin - after[hip], axis=-1) < leg * (1 - 1e-3))
-        assert reachable.sum() > 0.7 * contact.sum()  # the shipped walk strides long: ~77% of its plants reach
+        # the shipped walk strides long: 2/3 to 3/4 of its plants reach, depending on the CPU (ONNX Runtime's
+        # AVX2 and AVX-512 kernels round differently, and sampling then draws other tokens)
+        assert reachable.sum() > 0.6 * contact.sum()
         drift_cm[side] = (100 * planted_drift(before[bone], contact) / clean.scale,
                           100 * planted_drift(after[bone], reachable) / clean.scale)
         assert clean.stats[f"planted_drift_{side}_after"] == pytest.approx(planted_drift(after[bone], contact),

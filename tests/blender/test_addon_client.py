@@ -144,17 +144,19 @@ def test_wrong_token_old_backend_and_backend_errors(fake_backend):
     assert stopped == []
 
 
-def test_generate_body_leaves_steps_to_the_model_unless_set():
+def test_generate_body_leaves_steps_and_strength_to_the_model_unless_set():
     from types import SimpleNamespace
 
     from blender_addon.requests_body import generate_body
 
     settings = SimpleNamespace(prompt="  a person   walks ", auto_length=True, seconds=4.0, seed=3, variations=2,
-                               cfg=4.0, steps=0, raw_output=False)
+                               auto_strength=True, cfg=4.0, steps=0, raw_output=False)
     body = generate_body(settings)
     assert body["steps"] is None and body["prompt"] == "a person walks" and body["seconds"] is None
+    assert body["cfg"] is None  # the model's recommended prompt strength
     assert body["raw"] is False  # the backend's animation-ready joints unless the panel asks for raw
-    settings.steps, settings.raw_output = 7, True
-    assert generate_body(settings)["steps"] == 7 and generate_body(settings)["raw"] is True
+    settings.steps, settings.raw_output, settings.auto_strength, settings.cfg = 7, True, False, 2.5
+    body = generate_body(settings)
+    assert body["steps"] == 7 and body["raw"] is True and body["cfg"] == 2.5
     with pytest.raises(ValueError, match="prompt"):
         generate_body(SimpleNamespace(**{**vars(settings), "prompt": "  "}))

@@ -239,6 +239,10 @@ def test_cli_eval_generation_continues_a_partial_run(corpus, trained, tmp_path, 
     assert main([*base[:-4], "--steps", "3", "--partial", str(part), "--repeats", "3"]) == 2
     assert "other settings (steps differ)" in capsys.readouterr().err
     assert json.loads(part.read_text()) == saved
+    # the sampling options are part of what a partial run is: another temperature does not continue it
+    assert main([*base, "--repeats", "3", "--temperature", "0.8"]) == 2
+    assert "temperature" in capsys.readouterr().err
+    assert json.loads(part.read_text()) == saved
 
 
 def test_reconstruction_metrics(corpus, evaluator):

@@ -82,12 +82,21 @@ class SentenceEncoder(nn.Module):
         return {"input_ids": enc["input_ids"].to(device), "attention_mask": enc["attention_mask"].to(device)}
 
     @torch.no_grad()
-    def encode(self, texts: list[str]) -> torch.Tensor:
+    def encode(self, texts: list[str], progress: bool = False) -> torch.Tensor:
         missing = sorted({t for t in texts if t not in self._cache})
+        bar = None
+        if progress and len(missing) > 256:  # a corpus's captions: minutes on one CPU core
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(missing), desc="embed captions", unit="text", dynamic_ncols=True)
         for i in range(0, len(missing), 256):
             chunk = missing[i:i + 256]
             for t, e in zip(chunk, self.pooled(**self.tokenize(chunk)).cpu(), strict=True):
                 self._cache[t] = e
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
         return torch.stack([self._cache[t] for t in texts])
 
     def model_key(self) -> str:
@@ -120,7 +129,7 @@ class SentenceEncoder(nn.Module):
                 pass  # unreadable: rebuilt below
         missing = sorted(set(texts) - set(self._cache))
         if missing:
-            self.encode(missing)
+            self.encode(missing, progress=True)
             path.parent.mkdir(parents=True, exist_ok=True)
             names = sorted(self._cache)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -62,10 +62,12 @@ def worker(kind: str, config: dict, steps: int, warmup: int, threads: int | None
 
     from .generator_tasks import TASKS
     from .loop import EpochSampler, TrainConfig, build_optimizer, prepare_model, seed_everything
+    from .precision import resolve_bf16
 
     if threads:
         torch.set_num_threads(threads)
     cfg = TrainConfig.from_dict(config["train"])
+    use_bf16, _ = resolve_bf16(cfg.bf16, torch.device("cpu"))
     seed_everything(cfg.seed)
     started = time.perf_counter()
     task = TASKS[kind](config, seed=cfg.seed)
@@ -89,7 +91,7 @@ def worker(kind: str, config: dict, steps: int, warmup: int, threads: int | None
         except StopIteration:
             it = iter(loader)
             batch = next(it)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
             terms = task.loss(step_model, batch, done)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -99,7 +101,7 @@ def worker(kind: str, config: dict, steps: int, warmup: int, threads: int | None
         done += 1
     steady = statistics.median(marks[warmup:])
     return {"setup_s": round(setup_s, 2), "step_s": steady, "steps_per_s": 1.0 / steady,
-            "samples_per_s": cfg.batch_size / steady, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+            "samples_per_s": cfg.batch_size / steady, "peak_rss_mb": round(_peak_rss_mb(), 1), "bf16": use_bf16}
 
 
 def accuracy_after(kind: str, config: dict, steps: int) -> float:
@@ -163,6 +165,8 @@ def format_table(kind: str, rows: dict) -> str:
             cells.append(f"{r[metric]:.4f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append(f"\n{kind}: now / before = {rows['speedup']:.2f}x steps/s")
+    if not rows["now"].get("bf16", True):
+        lines.append("(this CPU has no native bf16: the now path ran in fp32, see training/train/precision.py)")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .precision import resolve_bf16
 
 
 @dataclass
@@ -39,7 +42,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     device: str = "auto"             # "auto", "cpu", "cuda"
-    bf16: bool = False               # autocast forward + loss to bfloat16 (AMX on this CPU; fp32 master weights)
+    bf16: bool = False               # autocast forward + loss to bfloat16 where native (AMX; `precision.py`)
     compile: bool = False            # torch.compile the model for the training steps
     bucket: int = 0                  # sort runs of this many batches by item length (0: plain shuffle)
     fused_optimizer: bool = True     # AdamW's fused kernel (the per-tensor loop when false)
@@ -218,6 +221,9 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         ckpt_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed + rank)
 
+    use_bf16, note = resolve_bf16(cfg.bf16, device)
+    if note and rank == 0:
+        print(f"[train] {note}", file=sys.stderr)
     model = prepare_model(task.build_model(), cfg, device)
     opt = build_optimizer(model, cfg, device)
     step, epoch, seen_in_epoch = 0, 0, 0
@@ -250,8 +256,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out / "tb"))
-        (out / "config.json").write_text(json.dumps({"kind": task.kind, "train": asdict(cfg), **task.meta()},
-                                                    indent=2))
+        (out / "config.json").write_text(json.dumps({"kind": task.kind, "train": asdict(cfg), "bf16_used": use_bf16,
+                                                     **task.meta()}, indent=2))
     log_path = out / "metrics.jsonl"
     step_model = torch.compile(model, dynamic=True) if cfg.compile else model
 
@@ -285,7 +291,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = T
         for batch in loader:
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 terms = task.loss(step_model, _move(batch, device), step)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()

@@ -69,6 +69,43 @@ def plant_targets(positions: np.ndarray, contact: np.ndarray,
     return target, np.minimum(total, 1.0)
 
 
+def ease_offsets(positions: np.ndarray, planted: np.ndarray, contact: np.ndarray,
+                 blend: int = BLEND_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Targets (T, 3) and weights (T,) that are `planted` on contact frames and elsewhere the source
+    `positions` moved by the eased offsets of the neighbouring plants (planted minus source, where each plant
+    meets the free frames). Unlike `plant_targets` the free frames keep the source's own path: a short lift
+    between two close plants is not flattened into a slide from one lock to the next, and several joints eased
+    with the same `contact` keep their relative motion."""
+    if not contact.any():
+        return positions.copy(), np.zeros(len(positions))
+    dist_prev, dist_next, prev, nxt = _nearest_runs(contact)
+    w_prev = smoothstep(1.0 - dist_prev / (blend + 1), 0.0, 1.0)
+    w_next = np.where(contact, 0.0, smoothstep(1.0 - dist_next / (blend + 1), 0.0, 1.0))
+    total = w_prev + w_next
+    over = np.maximum(total, 1.0)
+    offsets = planted - positions
+    target = positions + (w_prev / over)[:, None] * offsets[prev] + (w_next / over)[:, None] * offsets[nxt]
+    return target, np.minimum(total, 1.0)
+
+
+def knee_bend_hint(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, forward: np.ndarray,
+               upper: float) -> np.ndarray:
+    """Knee positions (T, 3) to give `two_bone_ik` for its plane: out from the hip along the way the source's own
+    knee bends (its offset from the source's hip-ankle line), or `forward` where that leg is straight. The
+    source knee itself is a bad hint once the target ankle is far from the source's: projected on the new
+    hip-target line it can land on the other side, and a path-controlled walk's knee swung 27 cm across in one
+    frame (its bend direction turned 160-170 degrees)."""
+    axis = ankle - hip
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    off = knee - hip
+    bend = off - np.sum(off * axis, axis=-1, keepdims=True) * axis
+    size = np.linalg.norm(bend, axis=-1, keepdims=True)
+    fwd = forward / np.maximum(np.linalg.norm(forward, axis=-1, keepdims=True), 1e-12)
+    trust = np.clip(size / (0.1 * upper), 0.0, 1.0)  # a knee bent under ~6 degrees says little
+    way = trust * bend / np.maximum(size, 1e-12) + (1.0 - trust) * fwd
+    return hip + upper * way / np.maximum(np.linalg.norm(way, axis=-1, keepdims=True), 1e-12)
+
+
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, target: np.ndarray, upper: float, lower: float,
                 pole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """New knee and ankle positions (T, 3) reaching for `target` with fixed bone lengths.
