@@ -121,12 +121,25 @@ def test_facing_and_limb_twist_follow_a_rigid_source():
         rig_line = flat(heads[mapping[left]] - heads[mapping[right]])
         src_line = flat((joints[:, J[left]] - joints[:, J[right]]) @ to_arm.T)
         assert angle_deg(rig_line, src_line).max() < 1.0
-    assert _assert_hinges_follow_bend_planes(arm, result, joints, to_arm) > 100
+    # (frames checked at the exact tolerance: those well past a straight moment; 60 of this motion's)
+    assert _assert_hinges_follow_bend_planes(arm, result, joints, to_arm) > 50
+
+
+def _frames_since_straight(bend: np.ndarray, straight: float = 20.0) -> np.ndarray:
+    """(T,) frames since the limb was last bent less than `straight` degrees (large if never)."""
+    frames = np.arange(len(bend))
+    last = np.maximum.accumulate(np.where(bend < straight, frames, -10_000))
+    return frames - last
 
 
 def _assert_hinges_follow_bend_planes(arm, result, joints, to_arm, tolerance=1.0):
     """While a limb is bent 30-150 degrees, the rig's rest bend plane (carried by the upper bone) must be
-    the source's bend plane: the elbow/knee then bends about its own hinge axis."""
+    the source's bend plane: the elbow/knee then bends about its own hinge axis. After the limb has been
+    (nearly) straight, where its bend plane is unknown, the roll catches up with the new plane at
+    `rotmath.CATCH_UP` per frame beyond the plane's own turn, so the plane may be off by up to 180 degrees less
+    that much per frame since."""
+    from backend.motion.retarget.rotmath import CATCH_UP
+
     pose = pose_matrices(arm, result)
     mapping = result.bone_map.mapping
     forward = to_arm @ [0, 0, 1.0]
@@ -149,8 +162,10 @@ def _assert_hinges_follow_bend_planes(arm, result, joints, to_arm, tolerance=1.0
             delta = pose[:, b_up, :3, :3] @ arm.rest[b_up, :3, :3].T
             posed_normal = delta @ rest_normal
             src_normal = np.cross(u, low)
-            assert angle_deg(posed_normal[frames], src_normal[frames]).max() < tolerance
-            checked += int(frames.sum())
+            catching_up = np.maximum(180.0 - np.degrees(CATCH_UP) * _frames_since_straight(bend), 0.0)
+            error = angle_deg(posed_normal[frames], src_normal[frames])
+            assert (error < tolerance + catching_up[frames]).all()
+            checked += int((frames & (catching_up == 0)).sum())
     return checked
 
 
@@ -212,6 +227,10 @@ def test_twist_measured_only_while_bent_holds_its_last_trusted_value():
     assert np.allclose(twist[2:4], 0.6)  # the noisy straight-limb angles are ignored
     assert np.isclose(twist[4], 0.6 + 0.5 * (0.1 - 0.6))
     assert np.allclose(hold_blend(angle, np.zeros(7)), 0.0)  # never trusted: the rest plane
+    # a fading measurement never turns the twist back to an older value: with the angle standing still at 1.0
+    # while the trust falls, the twist stays at 1.0 (blending towards the last fully trusted 0.0 moved it back)
+    fading = hold_blend(np.array([0.0, 1.0, 1.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.6, 0.3, 0.0]))
+    np.testing.assert_allclose(fading, 1.0 * (np.arange(5) > 0))
     # blending goes the short way round (pi - 0.1 to -pi + 0.1 is a 0.2 rad step)
     assert np.isclose(hold_blend(np.array([np.pi - 0.1, -np.pi + 0.1]), np.array([1.0, 0.5]))[1], np.pi)
 

@@ -92,21 +92,32 @@ def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def hold_blend(angle: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Angle where weight is 1, else blend towards the last fully trusted angle (the first one before it).
+CATCH_UP = np.deg2rad(12.0)  # rad per frame a held twist may turn beyond its measurement's own turn
 
-    Used for twists that are measured only while a limb is bent: as the measurement fades (weight
-    -> 0) the twist keeps the value it had the last time it was trusted instead of jumping.
+
+def hold_blend(angle: np.ndarray, weight: np.ndarray, catch_up: float = CATCH_UP) -> np.ndarray:
+    """A twist that follows `angle` as far as it is trusted: each frame moves from the previous twist towards
+    the angle by its weight (1: the angle itself; 0: held), the short way round.
+
+    Used for twists that are measured only while a limb is bent: as the measurement fades (weight -> 0) the
+    twist keeps what it had instead of jumping. Blending towards the last *fully* trusted value instead (as
+    this did before) turned a straightening arm back to a twist from several frames earlier: the upper arm
+    rolled 30 degrees a frame while its source bend plane stood still.
     """
-    frames = np.arange(len(angle))
-    good = weight >= 1.0 - 1e-9
-    if not np.any(good):
-        held = np.zeros_like(angle)
-    else:
-        last = np.maximum.accumulate(np.where(good, frames, -1))
-        last[last < 0] = int(np.argmax(good))
-        held = angle[last]
-    return held + weight * wrap_angle(angle - held)
+    angle = np.asarray(angle, np.float64)
+    weight = np.clip(np.asarray(weight, np.float64), 0.0, 1.0)
+    out = np.empty_like(angle)
+    good = np.flatnonzero(weight >= 1.0 - 1e-9)
+    current = float(angle[good[0]]) if len(good) else 0.0  # frames before the first trusted one take its value
+    previous = current
+    for t in range(len(angle)):
+        # as fast as the measurement itself turns, plus catch_up: a limb that re-bends in another plane than the
+        # one it straightened in rolls over there in a few frames instead of one (it popped 104 degrees)
+        limit = catch_up + abs(float(wrap_angle(angle[t] - previous)))
+        current = current + float(np.clip(weight[t] * wrap_angle(angle[t] - current), -limit, limit))
+        previous = float(angle[t])
+        out[t] = current
+    return out
 
 
 def continuous_quats(q: np.ndarray) -> np.ndarray:
