@@ -7,6 +7,8 @@ from backend.motion.retarget import RetargetOptions, armature_from_dict, pose_ar
 from backend.motion.retarget.contacts import (
     BLEND_FRAMES,
     detect_foot_contacts,
+    ease_offsets,
+    knee_bend_hint,
     plant_targets,
     planted_drift,
     two_bone_ik,
@@ -70,6 +72,41 @@ def test_two_bone_ik_reaches_reachable_targets_and_keeps_lengths():
     straight_knee, reached = two_bone_ik(hip, knee, far, 0.45, 0.42, pole)
     assert np.allclose(reached, hip + [0, 0, 0.87], atol=1e-6)
     assert np.allclose(straight_knee, hip + [0, 0, 0.45], atol=1e-3)
+
+
+def test_the_knee_hint_bends_the_ik_leg_the_way_the_source_knee_bends():
+    """A step moves the ankle target 40 cm ahead of the source's ankle. The source knee's own position, projected
+    on the new hip-target line, lies behind it (the IK knee would point backwards); its bend direction does not."""
+    hip = np.array([[0.0, 0.9, 0.0]])
+    ankle = np.array([[0.0, 0.1, -0.1]])           # the source leg, bent with the knee forward (+z)
+    knee = np.array([[0.0, 0.5, 0.05]])
+    target = np.array([[0.0, 0.15, 0.45]])         # where the step lands
+    forward = np.array([[0.0, 0.0, 1.0]])
+    hint = knee_bend_hint(hip, knee, ankle, forward, 0.45)
+    assert np.linalg.norm(hint - hip) == pytest.approx(0.45)
+    bent_ik, _ = two_bone_ik(hip, hint, target, 0.45, 0.42, forward)
+    naive_ik, _ = two_bone_ik(hip, knee, target, 0.45, 0.42, forward)
+    axis = (target - hip) / np.linalg.norm(target - hip)
+    side = lambda k: ((k - hip) - np.sum((k - hip) * axis) * axis)[0]  # noqa: E731
+    assert side(bent_ik) @ [0, 0, 1] > 0 > side(naive_ik) @ [0, 0, 1]  # forward, as the source bends; not behind
+    # a straight source leg says nothing: the hint points forward
+    straight = knee_bend_hint(hip, (hip + ankle) / 2, ankle, forward, 0.45)
+    assert (straight - hip)[0] @ [0, 0, 1] == pytest.approx(0.45)
+
+
+def test_ease_offsets_keep_the_source_path_between_close_plants():
+    t = np.arange(20)
+    source = np.stack([0.02 * t, 0.05 * np.sin(np.pi * np.clip((t - 8) / 4, 0, 1)), 0 * t], -1).astype(float)
+    contact = (t <= 7) | (t >= 13)
+    held = np.where(contact[:, None], source + [0.1, 0.0, 0.0], source)  # both plants locked 10 cm further on
+    target, weight = ease_offsets(source, held, contact, blend=3)
+    np.testing.assert_allclose(target[contact], held[contact])
+    # between them the source's own path (its lift) plus the plants' common offset, eased by the weight
+    np.testing.assert_allclose(target[8:13], source[8:13] + weight[8:13, None] * [0.1, 0.0, 0.0], atol=1e-12)
+    assert (weight[8:13] > 0).all() and weight[10] < weight[8]
+    # easing positions instead (plant_targets) pulls the lift towards the locks' line: 69% of it is left here
+    lines, _ = plant_targets(source, contact, blend=3)
+    assert np.abs(lines[8:13, 1]).max() < 0.8 * source[8:13, 1].max()
 
 
 def test_plant_targets_pin_each_plant_and_ease_in_and_out():
