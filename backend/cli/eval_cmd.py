@@ -35,7 +35,7 @@ def _evaluator(path: str | None):
         raise MotionInputError(str(err)) from None
 
 
-def _decoding_settings(args: argparse.Namespace, gen, steps: int, cfg: float) -> dict:
+def _decoding_settings(args: argparse.Namespace, gen, opts) -> dict:
     """What identifies the generated row, for resuming a partial run: the model and the decoding options."""
     if args.torch:
         model = {"torch": list(args.torch)}
@@ -44,9 +44,10 @@ def _decoding_settings(args: argparse.Namespace, gen, steps: int, cfg: float) ->
 
         table = json.dumps(gen.info.extra.get("sha256", {}), sort_keys=True).encode()
         model = {"model": gen.info.name, "model_sha256": hashlib.sha256(table).hexdigest()}
-    sampling = {} if (args.temperature, args.top_k) == (1.0, 0.1) else {"temperature": args.temperature,
-                                                                         "top_k": args.top_k}
-    return {**model, "steps": steps, "cfg": cfg, "residual_cfg": args.residual_cfg, **sampling}
+    sampling = {} if (opts.temperature, opts.top_k) == (1.0, 0.1) else {"temperature": opts.temperature,
+                                                                         "top_k": opts.top_k}
+    return {**model, "steps": opts.steps, "cfg": opts.cfg_scale, "residual_cfg": opts.residual_cfg_scale,
+            **sampling}
 
 
 def run_eval_generation(args: argparse.Namespace) -> int:
@@ -67,8 +68,7 @@ def run_eval_generation(args: argparse.Namespace) -> int:
     try:
         rows = evaluate_generation(generator_fn(gen, opts), args.data, args.split, evaluator, repeats=args.repeats,
                                    mm_texts=args.mm_texts, mm_samples=args.mm_samples, seed=args.seed,
-                                   partial=args.partial,
-                                   partial_settings=_decoding_settings(args, gen, opts.steps, opts.cfg_scale))
+                                   partial=args.partial, partial_settings=_decoding_settings(args, gen, opts))
     except ValueError as err:
         raise MotionInputError(str(err)) from None
     rows = {"real motion": rows["real motion"], args.name: rows["generated"]}

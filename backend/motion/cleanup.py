@@ -145,15 +145,6 @@ HINGE_LIMITS_DEG = {"elbow": 150.0, "knee": 160.0}
 _HINGES = {"elbow": ("shoulder", "elbow", "wrist"), "knee": ("hip", "knee", "ankle")}
 
 
-def _subtree(skeleton: Skeleton, joint: int) -> list[int]:
-    out, todo = [], [joint]
-    while todo:
-        j = todo.pop()
-        out.append(j)
-        todo += skeleton.children(j)
-    return out
-
-
 def limit_hinges(skeleton: Skeleton, joints: np.ndarray, limits: dict[str, float] | None = None) -> np.ndarray:
     """Joints (T, J, 3) with every elbow and knee folded at most its limit: where a limb folds further, its lower
     part (forearm, or shin and foot) turns back in the limb's own bend plane about the middle joint, lengths
@@ -179,7 +170,7 @@ def limit_hinges(skeleton: Skeleton, joints: np.ndarray, limits: dict[str, float
             angle = -excess[fix]  # about up x low, a positive angle folds further: turn back
             c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
             pivot = out[fix, mid]
-            for j in _subtree(skeleton, end):
+            for j in skeleton.subtree(end):
                 v = out[fix, j] - pivot  # Rodrigues' rotation of each lower joint about the middle one
                 k_dot = np.sum(axis * v, -1, keepdims=True)
                 out[fix, j] = pivot + v * c + np.cross(axis, v) * s + axis * k_dot * (1.0 - c)

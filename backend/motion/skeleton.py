@@ -79,6 +79,15 @@ class Skeleton:
     def children(self, joint: int) -> list[int]:
         return [j for j, p in enumerate(self.parents) if p == joint]
 
+    def subtree(self, joint: int) -> list[int]:
+        """The joint and every joint below it."""
+        out, todo = [], [joint]
+        while todo:
+            j = todo.pop()
+            out.append(j)
+            todo += self.children(j)
+        return out
+
 
 def _parents_from_chains(num_joints: int, chains: list[list[int]]) -> tuple[int, ...]:
     parents = [-1] * num_joints

@@ -57,16 +57,23 @@ def plant_targets(positions: np.ndarray, contact: np.ndarray,
     sums = np.zeros((count + 1, 3))
     np.add.at(sums, labels, positions)
     locks = sums / np.maximum(np.bincount(labels, minlength=count + 1), 1)[:, None]
-    dist_prev, dist_next, prev, nxt = _nearest_runs(contact)
-    w_prev = smoothstep(1.0 - dist_prev / (blend + 1), 0.0, 1.0)
-    w_next = smoothstep(1.0 - dist_next / (blend + 1), 0.0, 1.0)
-    w_next = np.where(contact, 0.0, w_next)  # inside a plant only that plant counts
-    total = w_prev + w_next
-    over = np.maximum(total, 1.0)
-    w_prev, w_next = w_prev / over, w_next / over
+    w_prev, w_next, prev, nxt, weight = _ease_weights(contact, blend)
     target = (positions + w_prev[:, None] * (locks[labels[prev]] - positions)
               + w_next[:, None] * (locks[labels[nxt]] - positions))
-    return target, np.minimum(total, 1.0)
+    return target, weight
+
+
+def _ease_weights(contact: np.ndarray, blend: int) -> tuple[np.ndarray, ...]:
+    """Per frame: the shares (T,) of the previous and the next plant, those plants' frames (T,) (the nearest
+    contact frame each way), and the pin weight (T,) in [0, 1]. Frames within `blend` of a plant ease towards it;
+    between two close plants the shares are normalised so the target never jumps; inside a plant only that plant
+    counts."""
+    dist_prev, dist_next, prev, nxt = _nearest_runs(contact)
+    w_prev = smoothstep(1.0 - dist_prev / (blend + 1), 0.0, 1.0)
+    w_next = np.where(contact, 0.0, smoothstep(1.0 - dist_next / (blend + 1), 0.0, 1.0))
+    total = w_prev + w_next
+    over = np.maximum(total, 1.0)
+    return w_prev / over, w_next / over, prev, nxt, np.minimum(total, 1.0)
 
 
 def ease_offsets(positions: np.ndarray, planted: np.ndarray, contact: np.ndarray,
@@ -78,14 +85,9 @@ def ease_offsets(positions: np.ndarray, planted: np.ndarray, contact: np.ndarray
     with the same `contact` keep their relative motion."""
     if not contact.any():
         return positions.copy(), np.zeros(len(positions))
-    dist_prev, dist_next, prev, nxt = _nearest_runs(contact)
-    w_prev = smoothstep(1.0 - dist_prev / (blend + 1), 0.0, 1.0)
-    w_next = np.where(contact, 0.0, smoothstep(1.0 - dist_next / (blend + 1), 0.0, 1.0))
-    total = w_prev + w_next
-    over = np.maximum(total, 1.0)
+    w_prev, w_next, prev, nxt, weight = _ease_weights(contact, blend)
     offsets = planted - positions
-    target = positions + (w_prev / over)[:, None] * offsets[prev] + (w_next / over)[:, None] * offsets[nxt]
-    return target, np.minimum(total, 1.0)
+    return positions + w_prev[:, None] * offsets[prev] + w_next[:, None] * offsets[nxt], weight
 
 
 def knee_bend_hint(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, forward: np.ndarray,
@@ -95,15 +97,12 @@ def knee_bend_hint(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, forward
     source knee itself is a bad hint once the target ankle is far from the source's: projected on the new
     hip-target line it can land on the other side, and a path-controlled walk's knee swung 27 cm across in one
     frame (its bend direction turned 160-170 degrees)."""
-    axis = ankle - hip
-    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    axis = unit(ankle - hip)
     off = knee - hip
     bend = off - np.sum(off * axis, axis=-1, keepdims=True) * axis
-    size = np.linalg.norm(bend, axis=-1, keepdims=True)
-    fwd = forward / np.maximum(np.linalg.norm(forward, axis=-1, keepdims=True), 1e-12)
-    trust = np.clip(size / (0.1 * upper), 0.0, 1.0)  # a knee bent under ~6 degrees says little
-    way = trust * bend / np.maximum(size, 1e-12) + (1.0 - trust) * fwd
-    return hip + upper * way / np.maximum(np.linalg.norm(way, axis=-1, keepdims=True), 1e-12)
+    # a knee bent under ~6 degrees says little about its way: lean on forward there
+    trust = np.clip(np.linalg.norm(bend, axis=-1, keepdims=True) / (0.1 * upper), 0.0, 1.0)
+    return hip + upper * unit(trust * unit(bend) + (1.0 - trust) * unit(forward))
 
 
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, target: np.ndarray, upper: float, lower: float,
